@@ -1,0 +1,138 @@
+"""The engine's settings: what ``config/approvals.toml`` may say.
+
+Loading (TOML, ``$<<VAR>>`` templating, properties files, error messages
+that name file and key) is :func:`mailio.loading.load_config`; this module
+declares the shape and the cross-field rules.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from mailio.config import READER_TYPES, SENDER_TYPES, ServerSettings
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class StoreSettings(_Settings):
+    url: str = "sqlite:///approvals.db"  # relative SQLite paths are relative to the config file
+
+
+class TokenSettings(_Settings):
+    secret: SecretStr
+    ttl_days: float = Field(default=14, gt=0)
+
+    @field_validator("secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (use a long random string)")
+        return value
+
+
+class OutboundSettings(_Settings):
+    server: str
+    fallback: list[str] = []
+    from_address: str = Field(alias="from")
+    reply_to: str | None = None  # approvals+TOKEN@domain is derived from it
+    theme: str = "default"
+    templates_dir: Path | None = None  # default: templates/ beside the config file
+    charset: str = "utf-8"
+    plain_text_only: bool = False
+    max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
+    subaddress_reply_to: bool = True  # put the token in Reply-To as approvals+TOKEN@
+
+
+class InboundSettings(_Settings):
+    server: str
+    folder: str = "INBOX"
+    interval_minutes: float = Field(default=5, gt=0)
+    max_messages: int = Field(default=30, ge=1, le=10000)
+    after_processing: str = "delete"
+    failure_folder: str = "Failed"
+
+    @field_validator("after_processing")
+    @classmethod
+    def _delete_or_move(cls, value: str) -> str:
+        if value != "delete" and not (value.startswith("move:") and value[5:].strip()):
+            raise ValueError('expected "delete" or "move:<Folder>"')
+        return value
+
+    @property
+    def move_to(self) -> str | None:
+        return self.after_processing[5:].strip() if self.after_processing != "delete" else None
+
+
+class ReplySettings(_Settings):
+    """How replies are trusted and answered (see approvals/replies.py)."""
+
+    require_dmarc_pass: bool = False
+    trusted_authserv_ids: list[str] = []
+    answer_unactionable: bool = True
+    answer_interval_minutes: float = Field(default=60, ge=0)
+    send_receipts: bool = False
+
+    @model_validator(mode="after")
+    def _ids_when_required(self) -> ReplySettings:
+        if self.require_dmarc_pass and not self.trusted_authserv_ids:
+            raise ValueError("require_dmarc_pass needs trusted_authserv_ids (your own mail servers)")
+        return self
+
+
+class PolicySettings(_Settings):
+    """When a request with several approvers is final.
+
+    ``all``: approved when every approver approved; rejected at the first reject.
+    ``any``: the first decision, approve or reject, is final.
+    """
+
+    mode: Literal["all", "any"] = "all"
+
+
+class CallbackSettings(_Settings):
+    """Optional webhook: the final outcome is POSTed as JSON (besides on_decision callbacks)."""
+
+    url: str | None = None
+    timeout_seconds: float = Field(default=10, gt=0)
+
+
+class EngineSettings(_Settings):
+    store: StoreSettings = StoreSettings()
+    tokens: TokenSettings
+    outbound: OutboundSettings
+    inbound: InboundSettings
+    replies: ReplySettings = ReplySettings()
+    policy: PolicySettings = PolicySettings()
+    callback: CallbackSettings = CallbackSettings()
+    servers: dict[str, ServerSettings]
+    config_path: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _servers_exist(self) -> EngineSettings:
+        for key, name, allowed in (
+            ("outbound.server", self.outbound.server, SENDER_TYPES),
+            ("inbound.server", self.inbound.server, READER_TYPES),
+            *(("outbound.fallback", name, SENDER_TYPES) for name in self.outbound.fallback),
+        ):
+            server = self.servers.get(name)
+            if server is None:
+                known = ", ".join(sorted(self.servers)) or "none"
+                raise ValueError(f'{key} names server "{name}", but no [servers.{name}] exists '
+                                 f"(defined: {known})")
+            if server.type not in allowed:
+                raise ValueError(f'{key}: server "{name}" is of type "{server.type}", '
+                                 f"expected one of {', '.join(sorted(allowed))}")
+        return self
+
+    @property
+    def base_dir(self) -> Path:
+        return self.config_path.parent if self.config_path else Path.cwd()
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.outbound.templates_dir or self.base_dir / "templates"
