@@ -1,0 +1,380 @@
+"""ApprovalEngine: the public Python API, a thin facade over the store and the mail layer.
+
+Synchronous for callers. Each call opens what it needs (database sessions,
+one mailbox connection per poll cycle, one sender pool per dispatch) and
+closes it before returning.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from approvals.errors import MessageTooLarge, RequestClosed, UnknownRequest
+from approvals.inbox import Handling, ReplyHandler
+from approvals.models import (
+    ApprovalRequest,
+    Decision,
+    DecisionRow,
+    InboxOutcome,
+    NotificationLog,
+    NotificationRow,
+    NotificationStatus,
+    RequestRow,
+    RequestStatus,
+)
+from approvals.notifications import new_message_id, render_notification, sender_domain
+from approvals.outbox import claim_due, send_claimed, settle
+from approvals.outcomes import DecisionCallback, deliver_outcomes
+from approvals.reports import DispatchReport, MessageOutcome, ProcessReport
+from approvals.settings import EngineSettings
+from approvals.store import open_database, transaction
+from approvals.tokens import issue_token
+from mailio.compose import Attachment
+from mailio.errors import ConfigError
+from mailio.factory import build_mailbox, build_sender
+from mailio.inbound.base import Mailbox
+from mailio.outbound.base import Sender
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ApprovalEngine:
+    """Ask for approvals by email and apply the replies.
+
+    ``mailbox_factory`` and ``sender_factory`` replace the configured servers
+    (tests and benchmarks use them to wrap a real connection); ``clock``
+    replaces the wall clock.
+    """
+
+    def __init__(
+        self,
+        settings: EngineSettings,
+        *,
+        clock: Clock = _utc_now,
+        mailbox_factory: Callable[[EngineSettings], Mailbox] | None = None,
+        sender_factory: Callable[[EngineSettings], Sequence[Sender]] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._mailbox_factory = mailbox_factory or _configured_mailbox
+        self._sender_factory = sender_factory or _configured_senders
+        self._db = open_database(settings.store.url, base_dir=settings.base_dir)
+        self._callbacks: list[DecisionCallback] = []
+
+    @classmethod
+    def from_config(cls, path: str | Path, **options: Any) -> ApprovalEngine:
+        return cls(EngineSettings.load(path), **options)
+
+    @property
+    def settings(self) -> EngineSettings:
+        return self._settings
+
+    def reload(self) -> EngineSettings:
+        """Re-read the config file (interval, count, servers…); the store URL cannot change."""
+        if self._settings.config_path is None:
+            return self._settings
+        fresh = EngineSettings.load(self._settings.config_path)
+        if fresh.store.url != self._settings.store.url:
+            log.warning("[store] url changed in %s: restart to use it", fresh.config_path)
+        self._settings = fresh
+        return fresh
+
+    def close(self) -> None:
+        self._db.dispose()
+
+    # ---- asking -------------------------------------------------------------------------
+
+    def request_approval(
+        self,
+        title: str,
+        approvers: Iterable[str],
+        details: dict[str, Any] | None = None,
+        external_id: str | None = None,
+        template: str | None = None,
+        attachments: Sequence[Attachment] = (),
+    ) -> ApprovalRequest:
+        """Store a request and one queued notification per approver, in one transaction.
+
+        Returns at once; ``dispatch_pending`` sends. Asking again with the same
+        ``external_id`` returns the first request and queues nothing.
+        """
+        if external_id is not None:
+            existing = self.find(external_id=external_id)
+            if existing is not None:
+                return existing
+        people = _parse_approvers(approvers)
+        size = sum(len(attachment.content) for attachment in attachments)
+        limit = self._settings.outbound.max_attachment_bytes
+        if size > limit:
+            raise MessageTooLarge(
+                f"attachments total {size} bytes, over the {limit} bytes allowed by "
+                "[outbound] max_attachment_bytes; nothing was queued"
+            )
+        now = self._clock()
+        settings = self._settings
+        expires_at = now + timedelta(days=settings.tokens.ttl_days)
+        request_id = uuid.uuid4().hex
+        domain = sender_domain(settings.outbound)
+        try:
+            with transaction(self._db) as session:
+                request = RequestRow(
+                    id=request_id,
+                    external_id=external_id,
+                    title=title,
+                    details=details or {},
+                    theme=template,
+                    created_at=now,
+                    expires_at=expires_at,
+                )
+                session.add(request)
+                for address, name in people:
+                    notification = NotificationRow(
+                        request_id=request_id,
+                        approver=address,
+                        approver_name=name,
+                        message_id=new_message_id(domain),
+                        mime=b"",
+                        next_attempt_at=now,
+                    )
+                    session.add(notification)
+                    session.flush()  # the id goes into the token
+                    token = issue_token(
+                        settings.tokens.secret.get_secret_value(),
+                        notification.id,  # type: ignore[arg-type]
+                        request_id,
+                        address,
+                        expires_at,
+                    )
+                    notification.mime = render_notification(
+                        outbound=settings.outbound,
+                        templates_dir=settings.templates_dir,
+                        theme=template or settings.outbound.theme,
+                        request_id=request_id,
+                        title=title,
+                        details=details or {},
+                        approver=address,
+                        approver_name=name,
+                        token=token,
+                        expires_at=expires_at,
+                        message_id=notification.message_id,
+                        attachments=attachments,
+                    )
+                    session.add(notification)
+        except IntegrityError:
+            # Another caller created the same external_id between our check and our insert.
+            existing = self.find(external_id=external_id) if external_id else None
+            if existing is None:
+                raise
+            return existing
+        return self.get(request_id)
+
+    def dispatch_pending(self, limit: int = 500) -> DispatchReport:
+        """Send queued notifications that are due; returns what happened."""
+        now = self._clock()
+        rows = claim_due(self._db, now, limit)
+        if not rows:
+            return DispatchReport()
+        senders = self._sender_factory(self._settings)
+        try:
+            outcome = send_claimed(rows, senders)
+        finally:
+            for sender in senders:
+                sender.close()
+        primary = self._settings.servers[self._settings.outbound.server]
+        return settle(self._db, outcome, primary.retry, self._clock())
+
+    # ---- reading replies ----------------------------------------------------------------
+
+    def process_replies(self) -> ProcessReport:
+        """One poll cycle: read at most ``max_messages`` replies and apply them."""
+        inbound = self._settings.inbound
+        self._expire_overdue()
+        handler = ReplyHandler(self._db, self._settings)
+        mailbox = self._mailbox_factory(self._settings)
+        handlings: list[Handling] = []
+        try:
+            batch = mailbox.fetch_batch(inbound.max_messages)
+            for message in batch:
+                handling = handler.handle(message.raw, self._clock())
+                handlings.append(handling)
+                log.info("reply %s: %s (%s)", handling.key, handling.outcome, handling.reason)
+            self._dispose(mailbox, batch, handlings)
+        finally:
+            mailbox.close()
+        self._deliver_outcomes()
+        counts = {outcome: 0 for outcome in InboxOutcome}
+        for handling in handlings:
+            counts[handling.outcome] += 1
+        return ProcessReport(
+            fetched=len(handlings),
+            decided=counts[InboxOutcome.DECIDED],
+            ignored=counts[InboxOutcome.IGNORED],
+            failed=counts[InboxOutcome.FAILED],
+            messages=tuple(
+                MessageOutcome(h.key, h.outcome.value, h.reason, h.request_id) for h in handlings
+            ),
+        )
+
+    @staticmethod
+    def _dispose(mailbox: Mailbox, batch: Sequence[Any], handlings: Sequence[Handling]) -> None:
+        """After every decision is committed: move or delete, one call per destination."""
+        by_disposition: dict[str, list[str]] = {}
+        for message, handling in zip(batch, handlings, strict=True):
+            by_disposition.setdefault(handling.disposition, []).append(message.key)
+        for disposition, keys in sorted(by_disposition.items(), key=lambda item: item[0] == "delete"):
+            if disposition == "delete":
+                mailbox.delete(keys)
+            else:
+                mailbox.move(keys, disposition.removeprefix("move:"))
+
+    def _expire_overdue(self) -> None:
+        now = self._clock()
+        with transaction(self._db) as session:
+            session.execute(
+                update(RequestRow)
+                .where(
+                    col(RequestRow.status) == RequestStatus.PENDING,
+                    col(RequestRow.expires_at) <= now,
+                )
+                .values(status=RequestStatus.EXPIRED, closed_at=now)
+            )
+
+    def _deliver_outcomes(self, only: str | None = None) -> int:
+        return deliver_outcomes(
+            self._db, self._clock(), self._callbacks, self._settings.callback, _snapshot, only
+        )
+
+    # ---- looking up ---------------------------------------------------------------------
+
+    def on_decision(self, callback: DecisionCallback) -> DecisionCallback:
+        """Call ``callback(request)`` once per final outcome. Usable as a decorator."""
+        self._callbacks.append(callback)
+        self._deliver_outcomes()
+        return callback
+
+    def get(self, request_id: str) -> ApprovalRequest:
+        with Session(self._db) as session:
+            row = session.get(RequestRow, request_id)
+            if row is None:
+                raise UnknownRequest(f"no approval request with id {request_id!r}")
+            return _snapshot(session, row)
+
+    def find(self, *, external_id: str) -> ApprovalRequest | None:
+        with Session(self._db) as session:
+            row = session.exec(select(RequestRow).where(RequestRow.external_id == external_id)).first()
+            return None if row is None else _snapshot(session, row)
+
+    def cancel(self, request_id: str) -> ApprovalRequest:
+        """Cancel a pending request; its notifications not yet sent are not sent."""
+        now = self._clock()
+        with transaction(self._db) as session:
+            row = session.get(RequestRow, request_id)
+            if row is None:
+                raise UnknownRequest(f"no approval request with id {request_id!r}")
+            if row.status != RequestStatus.PENDING:
+                raise RequestClosed(f"request {request_id} is already {row.status}")
+            row.status = RequestStatus.CANCELLED
+            row.closed_at = now
+            session.add(row)
+            session.execute(
+                update(NotificationRow)
+                .where(
+                    col(NotificationRow.request_id) == request_id,
+                    col(NotificationRow.status) == NotificationStatus.QUEUED,
+                )
+                .values(status=NotificationStatus.FAILED, last_error="request cancelled")
+            )
+        self._deliver_outcomes(only=request_id)
+        return self.get(request_id)
+
+    def outbox(self, request_id: str | None = None, limit: int = 100) -> list[NotificationLog]:
+        """The outgoing notification log, newest first."""
+        with Session(self._db) as session:
+            query = select(NotificationRow).order_by(col(NotificationRow.id).desc()).limit(limit)
+            if request_id is not None:
+                query = query.where(NotificationRow.request_id == request_id)
+            return [
+                NotificationLog(
+                    id=row.id,  # type: ignore[arg-type]
+                    request_id=row.request_id,
+                    approver=row.approver,
+                    status=NotificationStatus(row.status),
+                    attempts=row.attempts,
+                    last_error=row.last_error,
+                    server=row.server,
+                    next_attempt_at=row.next_attempt_at,
+                    sent_at=row.sent_at,
+                )
+                for row in session.exec(query).all()
+            ]
+
+
+def _parse_approvers(approvers: Iterable[str]) -> list[tuple[str, str]]:
+    if isinstance(approvers, str):
+        approvers = [approvers]
+    people: dict[str, str] = {}
+    for entry in approvers:
+        name, address = parseaddr(entry)
+        local, at, domain = address.partition("@")
+        if not (local and at and "." in domain):
+            raise ValueError(f"approver {entry!r} is not an email address")
+        people.setdefault(address.lower(), name)
+    if not people:
+        raise ValueError("request_approval needs at least one approver")
+    return list(people.items())
+
+
+def _snapshot(session: Session, row: RequestRow) -> ApprovalRequest:
+    approvers = session.exec(
+        select(NotificationRow.approver)
+        .where(NotificationRow.request_id == row.id)
+        .order_by(col(NotificationRow.id))
+    ).all()
+    decisions = session.exec(
+        select(DecisionRow)
+        .where(DecisionRow.request_id == row.id)
+        .order_by(col(DecisionRow.decided_at), col(DecisionRow.id))
+    ).all()
+    return ApprovalRequest(
+        id=row.id,
+        external_id=row.external_id,
+        title=row.title,
+        details=dict(row.details),
+        status=RequestStatus(row.status),
+        approvers=tuple(approvers),
+        decisions=tuple(
+            Decision(d.approver, d.verdict, d.comment, d.decided_at, d.message_id)
+            for d in decisions
+        ),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        closed_at=row.closed_at,
+    )
+
+
+def _configured_mailbox(settings: EngineSettings) -> Mailbox:
+    return build_mailbox(settings.servers[settings.inbound.server], settings.inbound.folder)
+
+
+def _configured_senders(settings: EngineSettings) -> list[Sender]:
+    names = [settings.outbound.server, *settings.outbound.fallback]
+    try:
+        return [build_sender(settings.servers[name]) for name in names]
+    except KeyError as exc:  # validated at load time; here only if settings were built by hand
+        raise ConfigError(f"[outbound] names unknown server {exc}") from None

@@ -1,0 +1,132 @@
+"""Send queued notifications, at least once each, normally exactly once.
+
+A dispatcher claims due notifications with a guarded UPDATE (PostgreSQL:
+``FOR UPDATE SKIP LOCKED``), so several instances never send the same row at
+the same time. A claim that is not settled within CLAIM_SECONDS (the sender
+died) returns to the queue. Temporary failures go to the next fallback
+server, then back to the queue with backoff; permanent ones end the row.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.parser import BytesParser
+
+from sqlalchemy import or_, update
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from approvals.models import NotificationRow, NotificationStatus
+from approvals.reports import DispatchReport
+from approvals.store import transaction
+from mailio.config import RetrySettings
+from mailio.errors import PermanentSendError, SendError
+from mailio.outbound.base import Sender
+from mailio.outbound.retry import next_attempt_delay
+
+log = logging.getLogger(__name__)
+
+CLAIM_SECONDS = 600
+_parser = BytesParser(policy=email.policy.default)
+
+
+def claim_due(db: Engine, now: datetime, limit: int) -> list[NotificationRow]:
+    """Mark up to ``limit`` due notifications as being sent by us, and return them."""
+    due = or_(
+        col(NotificationRow.status) == NotificationStatus.QUEUED,
+        (col(NotificationRow.status) == NotificationStatus.SENDING)
+        & (col(NotificationRow.claimed_until) < now),
+    )
+    with transaction(db) as session:
+        rows = session.exec(
+            select(NotificationRow)
+            .where(due, col(NotificationRow.next_attempt_at) <= now)
+            .order_by(col(NotificationRow.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        claimed = []
+        for row in rows:
+            result = session.execute(
+                update(NotificationRow)
+                .where(col(NotificationRow.id) == row.id, due)
+                .values(
+                    status=NotificationStatus.SENDING,
+                    claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
+                )
+            )
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                claimed.append(row)
+        return claimed
+
+
+def send_claimed(
+    rows: Sequence[NotificationRow],
+    senders: Sequence[Sender],
+) -> dict[int, tuple[str | None, SendError | None]]:
+    """Try each sender in order for what is still undelivered; row id -> (server, error)."""
+    messages: dict[int, EmailMessage] = {
+        row.id: _parser.parsebytes(row.mime)  # type: ignore[misc]
+        for row in rows
+    }
+    outcome: dict[int, tuple[str | None, SendError | None]] = {}
+    pending = list(messages)
+    for sender in senders:
+        if not pending:
+            break
+        results = sender.send_messages([messages[row_id] for row_id in pending])
+        still_pending = []
+        for row_id, result in zip(pending, results, strict=True):
+            if result.ok:
+                outcome[row_id] = (sender.name, None)
+            else:
+                outcome[row_id] = (sender.name, result.error)
+                if not isinstance(result.error, PermanentSendError):
+                    still_pending.append(row_id)
+        pending = still_pending
+    return outcome
+
+
+def settle(
+    db: Engine,
+    outcome: dict[int, tuple[str | None, SendError | None]],
+    retry: RetrySettings,
+    now: datetime,
+) -> DispatchReport:
+    """Write each row's result: sent, queued again with backoff, or failed."""
+    sent = retrying = failed = 0
+    with transaction(db) as session:
+        for row_id, (server, error) in outcome.items():
+            row = session.get(NotificationRow, row_id)
+            if row is None:
+                continue
+            row.attempts += 1
+            row.server = server
+            row.claimed_until = None
+            if error is None:
+                row.status = NotificationStatus.SENT
+                row.sent_at = now
+                row.last_error = None
+                sent += 1
+            elif isinstance(error, PermanentSendError) or row.attempts >= retry.max_attempts:
+                row.status = NotificationStatus.FAILED
+                row.last_error = str(error)[:1000]
+                failed += 1
+                log.error("notification %s to %s failed: %s", row.id, row.approver, error)
+            else:
+                row.status = NotificationStatus.QUEUED
+                row.last_error = str(error)[:1000]
+                row.next_attempt_at = now + timedelta(
+                    seconds=next_attempt_delay(row.attempts, retry)
+                )
+                retrying += 1
+                log.warning(
+                    "notification %s to %s: attempt %d failed, retrying at %s: %s",
+                    row.id, row.approver, row.attempts, row.next_attempt_at, error,
+                )
+            session.add(row)
+    return DispatchReport(sent=sent, retrying=retrying, failed=failed)

@@ -1,0 +1,119 @@
+"""Tell the workflow system about final outcomes: at least once, normally exactly once.
+
+A final status is committed together with the decision that caused it.
+Delivery happens after the commit, from a durable mark on the request row: an
+instance claims an undelivered outcome with a guarded UPDATE, calls the
+``on_decision`` callbacks (and the webhook, if configured), and marks it
+delivered. If it dies in between, the claim lapses after CLAIM_SECONDS and a
+later cycle, in any instance, delivers it. An engine with no callback and no
+webhook leaves outcomes for one that has.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import or_, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from approvals.models import ApprovalRequest, RequestRow, RequestStatus
+from approvals.settings import CallbackSettings
+from approvals.store import transaction
+
+log = logging.getLogger(__name__)
+
+CLAIM_SECONDS = 300
+DecisionCallback = Callable[[ApprovalRequest], None]
+
+
+def deliver_outcomes(
+    db: Engine,
+    now: datetime,
+    callbacks: Sequence[DecisionCallback],
+    webhook: CallbackSettings,
+    snapshot: Callable[[Session, RequestRow], ApprovalRequest],
+    only: str | None = None,
+) -> int:
+    """Deliver undelivered final outcomes (or just request ``only``); returns how many."""
+    if not callbacks and not webhook.url:
+        return 0
+    claimable = (
+        col(RequestRow.status) != RequestStatus.PENDING,
+        col(RequestRow.outcome_delivered_at).is_(None),
+        or_(
+            col(RequestRow.outcome_claimed_at).is_(None),
+            col(RequestRow.outcome_claimed_at) < now - timedelta(seconds=CLAIM_SECONDS),
+        ),
+    )
+    with Session(db) as session:
+        query = select(RequestRow.id).where(*claimable)
+        if only is not None:
+            query = query.where(RequestRow.id == only)
+        candidates = session.exec(query.limit(500)).all()
+    delivered = 0
+    for request_id in candidates:
+        with transaction(db) as session:
+            claimed = session.execute(
+                update(RequestRow)
+                .where(col(RequestRow.id) == request_id, *claimable)
+                .values(outcome_claimed_at=now)
+            ).rowcount  # type: ignore[attr-defined]
+            if claimed != 1:
+                continue
+            request = snapshot(session, session.get(RequestRow, request_id))  # type: ignore[arg-type]
+        if not _call_everyone(request, callbacks, webhook):
+            continue  # the claim lapses and a later cycle tries again
+        with transaction(db) as session:
+            session.execute(
+                update(RequestRow)
+                .where(col(RequestRow.id) == request_id)
+                .values(outcome_delivered_at=now)
+            )
+        delivered += 1
+    return delivered
+
+
+def _call_everyone(
+    request: ApprovalRequest, callbacks: Sequence[DecisionCallback], webhook: CallbackSettings
+) -> bool:
+    ok = True
+    for callback in callbacks:
+        try:
+            callback(request)
+        except Exception:  # a caller's bug must not stop the poll cycle; it is retried
+            log.exception("on_decision callback %r failed for request %s", callback, request.id)
+            ok = False
+    if webhook.url:
+        try:
+            response = httpx.post(
+                webhook.url, json=outcome_payload(request), timeout=webhook.timeout_seconds
+            )
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            log.error("decision webhook failed for request %s: %s", request.id, exc)
+            ok = False
+    return ok
+
+
+def outcome_payload(request: ApprovalRequest) -> dict[str, object]:
+    return {
+        "id": request.id,
+        "external_id": request.external_id,
+        "title": request.title,
+        "status": request.status.value,
+        "closed_at": request.closed_at.isoformat() if request.closed_at else None,
+        "decisions": [
+            {
+                "approver": decision.approver,
+                "verdict": decision.verdict,
+                "comment": decision.comment,
+                "decided_at": decision.decided_at.isoformat(),
+                "message_id": decision.message_id,
+            }
+            for decision in request.decisions
+        ],
+    }

@@ -1,0 +1,40 @@
+"""What one dispatch or poll cycle did, for callers, logs and the command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class MessageOutcome:
+    """One reply message: what the engine concluded and why."""
+
+    key: str
+    outcome: str  # decided | ignored | failed
+    reason: str
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ProcessReport:
+    fetched: int = 0
+    decided: int = 0
+    ignored: int = 0
+    failed: int = 0
+    messages: tuple[MessageOutcome, ...] = field(default=(), repr=False)
+
+    def __str__(self) -> str:
+        return (
+            f"fetched {self.fetched}, decided {self.decided}, "
+            f"ignored {self.ignored}, failed {self.failed}"
+        )
+
+
+@dataclass(frozen=True)
+class DispatchReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    def __str__(self) -> str:
+        return f"sent {self.sent}, retrying {self.retrying}, failed {self.failed}"

@@ -1,0 +1,47 @@
+"""Build the sender or mailbox a server's settings describe.
+
+The one place that maps a ``type`` to a class; everything above it speaks to
+the Sender and Mailbox interfaces only.
+"""
+
+from __future__ import annotations
+
+from mailio.config import EXCHANGE_ONLINE_SCOPE, GRAPH_SCOPE, ServerSettings
+from mailio.errors import ConfigError
+from mailio.inbound.base import Mailbox
+from mailio.outbound.base import Sender
+
+
+def _token_provider(server: ServerSettings, default_scope: str):  # type: ignore[no-untyped-def]
+    oauth2 = getattr(server, "oauth2", None)
+    if oauth2 is None:
+        return None
+    from mailio.oauth import OAuth2TokenProvider
+
+    return OAuth2TokenProvider(oauth2, default_scope).token
+
+
+def build_sender(server: ServerSettings) -> Sender:
+    if server.type == "smtp":
+        from mailio.outbound.smtp import SmtpSender
+
+        return SmtpSender(server, token_provider=_token_provider(server, EXCHANGE_ONLINE_SCOPE))
+    if server.type in ("graph", "ses", "sendgrid", "mailgun"):
+        from mailio.outbound.api import build_api_sender
+
+        return build_api_sender(server, token_provider=_token_provider(server, GRAPH_SCOPE))
+    raise ConfigError(f"[servers.{server.name}] type: {server.type} servers cannot send mail")
+
+
+def build_mailbox(server: ServerSettings, folder: str) -> Mailbox:
+    if server.type == "imap":
+        from mailio.inbound.imap import ImapMailbox
+
+        return ImapMailbox(
+            server, folder, token_provider=_token_provider(server, EXCHANGE_ONLINE_SCOPE)
+        )
+    if server.type == "graph":
+        from mailio.inbound.graph import GraphMailbox
+
+        return GraphMailbox(server, folder, token_provider=_token_provider(server, GRAPH_SCOPE))
+    raise ConfigError(f"[servers.{server.name}] type: {server.type} servers cannot read mail")
