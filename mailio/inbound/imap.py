@@ -1,0 +1,370 @@
+"""The reply folder on an IMAP server, read with imapclient.
+
+One connection (one login) serves every call until :meth:`ImapMailbox.close`;
+a connection the server dropped in between is replaced once, transparently.
+A batch costs two round trips whatever its size: ``UID SEARCH`` of the oldest
+sequence numbers, then one ``UID FETCH`` of all their bodies.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import logging
+import ssl
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any, TypeVar
+
+from imapclient import IMAPClient, SocketTimeout
+from imapclient.exceptions import LoginError
+
+from mailio.config import ImapServer
+from mailio.connect import open_socket
+from mailio.errors import (
+    AuthenticationError,
+    ConfigError,
+    MailboxError,
+    MailIOError,
+    SecurityError,
+    TransportError,
+    TransportTimeout,
+)
+from mailio.inbound.base import FetchedMessage
+from mailio.tls import client_ssl_context, security_error, server_label
+
+log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+_BODY = b"BODY[]"
+_DELETED = b"\\Deleted"
+
+
+class ImapMailbox:
+    """One folder on one IMAP server; implements :class:`mailio.inbound.base.Mailbox`.
+
+    ``token_provider`` returns an OAuth2 access token; it is required when the
+    server's ``auth`` is ``"oauth2"`` and called at each login.
+    """
+
+    def __init__(
+        self,
+        server: ImapServer,
+        folder: str,
+        *,
+        token_provider: Callable[[], str] | None = None,
+    ) -> None:
+        if server.auth_method == "oauth2" and token_provider is None:
+            raise ConfigError(
+                f'{server_label(server)}: auth = "oauth2" needs a token provider '
+                "(build one from the server's [oauth2] table)"
+            )
+        self.server = server
+        self.folder = folder
+        self.name = server.name or server_label(server)
+        self._token_provider = token_provider
+        self._client: IMAPClient | None = None
+        self._selected = False
+
+    # -- Mailbox ---------------------------------------------------------------
+
+    def fetch_batch(self, limit: int) -> list[FetchedMessage]:
+        if limit < 1:
+            return []
+        return self._run("fetch from", lambda client: self._fetch_oldest(client, limit))
+
+    def delete(self, keys: Sequence[str]) -> None:
+        uids = _uids(keys)
+        if uids:
+            self._run("delete from", lambda client: self._delete(client, uids))
+
+    def move(self, keys: Sequence[str], folder: str) -> None:
+        uids = _uids(keys)
+        if uids:
+            self._run(f"move to {folder!r} from", lambda client: self._move(client, uids, folder))
+
+    def count(self) -> int:
+        return self._run("count", lambda client: self._select(client))
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            client.logout()
+        except (imaplib.IMAP4.error, OSError):
+            # The server may already have closed it; all that is left is our socket.
+            with suppress(OSError):
+                client.shutdown()
+
+    def __enter__(self) -> ImapMailbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- operations on a logged-in client ---------------------------------------
+
+    def _select(self, client: IMAPClient) -> int:
+        response = client.select_folder(self.folder, readonly=False)
+        self._selected = True
+        return int(response[b"EXISTS"])
+
+    def _ensure_selected(self, client: IMAPClient) -> None:
+        if not self._selected:
+            self._select(client)
+
+    def _fetch_oldest(self, client: IMAPClient, limit: int) -> list[FetchedMessage]:
+        # Re-select each time: SELECT refreshes EXISTS, and sequence numbers run in
+        # UID order, so "1:n" names the n oldest messages without listing the folder.
+        exists = self._select(client)
+        if exists == 0:
+            return []
+        uids = sorted(client.search([f"1:{min(limit, exists)}"]))
+        if not uids:
+            return []
+        bodies = client.fetch(uids, ["BODY.PEEK[]"])
+        # A message expunged by someone else between SEARCH and FETCH is simply absent.
+        return [
+            FetchedMessage(key=str(uid), raw=bytes(bodies[uid][_BODY]))
+            for uid in uids
+            if uid in bodies and _BODY in bodies[uid]
+        ]
+
+    def _delete(self, client: IMAPClient, uids: list[int]) -> None:
+        self._ensure_selected(client)
+        client.add_flags(uids, [_DELETED], silent=True)
+        if client.has_capability("UIDPLUS"):
+            client.uid_expunge(uids)
+            return
+        # Plain EXPUNGE removes every \Deleted message; do it only when that is ours alone.
+        others = set(client.search(["DELETED"])) - set(uids)
+        if others:
+            log.warning(
+                "%s has no UIDPLUS and folder %r holds %d other message(s) flagged \\Deleted; "
+                "left %d processed message(s) flagged \\Deleted instead of expunging them",
+                self.name,
+                self.folder,
+                len(others),
+                len(uids),
+            )
+            return
+        client.expunge()
+
+    def _move(self, client: IMAPClient, uids: list[int], folder: str) -> None:
+        self._ensure_selected(client)
+        if not client.folder_exists(folder):
+            try:
+                client.create_folder(folder)
+            except imaplib.IMAP4.error:
+                # Another worker may have created it a moment ago.
+                if not client.folder_exists(folder):
+                    raise
+        if client.has_capability("MOVE"):
+            client.move(uids, folder)
+        else:
+            client.copy(uids, folder)
+            self._delete(client, uids)
+
+    # -- connection --------------------------------------------------------------
+
+    def _run(self, what: str, operation: Callable[[IMAPClient], _T]) -> _T:
+        reused = self._client is not None
+        try:
+            with self._translated(what):
+                return operation(self._connection())
+        except TransportError as exc:
+            self._discard()
+            if not reused or isinstance(
+                exc, TransportTimeout | SecurityError | AuthenticationError
+            ):
+                raise
+            # A kept connection may have been closed by the server while idle: one retry.
+            log.info("%s: connection lost (%s); reconnecting", self.name, exc)
+        with self._translated(what):
+            return operation(self._connection())
+
+    def _connection(self) -> IMAPClient:
+        if self._client is None:
+            self._client = self._open()
+            self._selected = False
+        return self._client
+
+    def _discard(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with suppress(OSError):
+                client.shutdown()
+
+    def _open(self) -> IMAPClient:
+        server = self.server
+        context = client_ssl_context(server) if server.security != "none" else None
+        client = _ImapClient(server, context)
+        try:
+            if server.security in ("starttls-required", "starttls-if-available"):
+                self._start_tls(client, context)
+            self._login(client)
+        except BaseException:
+            with suppress(OSError):
+                client.shutdown()
+            raise
+        return client
+
+    def _start_tls(self, client: IMAPClient, context: ssl.SSLContext | None) -> None:
+        server = self.server
+        label = server_label(server)
+        if not client.has_capability("STARTTLS"):
+            if server.security == "starttls-required":
+                raise SecurityError(
+                    f'{label} does not offer STARTTLS, and security = "starttls-required": '
+                    "refusing to log in over an unencrypted connection. Something on the path "
+                    "may be stripping STARTTLS; if the server has an IMAPS port, use "
+                    'security = "tls" there.'
+                )
+            log.warning(
+                "%s does not offer STARTTLS: logging in WITHOUT encryption "
+                '(security = "starttls-if-available"); use "starttls-required" or "tls" '
+                "to refuse this",
+                label,
+            )
+            return
+        try:
+            client.starttls(context)
+        except (ssl.SSLError, ssl.CertificateError) as exc:
+            raise security_error(exc, server) from exc
+        except imaplib.IMAP4.error as exc:
+            raise SecurityError(f"{label} offered STARTTLS but refused it: {exc}") from exc
+
+    def _login(self, client: IMAPClient) -> None:
+        server = self.server
+        method = server.auth_method
+        if method == "none":
+            return
+        username = server.username or ""
+        address = f"{server.host}:{server.port}"
+        try:
+            if method == "password":
+                assert server.password is not None  # ImapServer's validator guarantees it
+                client.login(username, server.password.get_secret_value())
+            else:
+                assert self._token_provider is not None
+                client.oauth2_login(username, self._token_provider())
+        except LoginError as exc:
+            # The server's reply helps ("[AUTHENTICATIONFAILED]"); it never echoes secrets.
+            reply = _reply_text(exc)
+            if method == "password":
+                advice = "check username and password"
+            else:
+                advice = (
+                    "check that the app registration may use this mailbox over IMAP and "
+                    "that the token is for this account"
+                )
+            raise AuthenticationError(
+                f"IMAP login refused for {username} at {address}: {advice} (server said: {reply})"
+            ) from None
+
+    @contextmanager
+    def _translated(self, what: str) -> Iterator[None]:
+        """Turn library and socket errors into :mod:`mailio.errors`."""
+        label = server_label(self.server)
+        place = f"folder {self.folder!r} on {label}"
+        try:
+            yield
+        except MailIOError:
+            raise
+        except (ssl.SSLError, ssl.CertificateError) as exc:
+            raise security_error(exc, self.server) from exc
+        except TimeoutError as exc:
+            raise TransportTimeout(
+                f"{label} did not answer within {self.server.timeouts.socket:g} s (timeouts.socket)"
+            ) from exc
+        except imaplib.IMAP4.abort as exc:
+            if isinstance(exc.__context__, TimeoutError):
+                raise TransportTimeout(
+                    f"{label} did not answer within {self.server.timeouts.socket:g} s "
+                    "(timeouts.socket)"
+                ) from exc
+            raise TransportError(f"connection to {label} lost: {exc}") from exc
+        except OSError as exc:
+            raise TransportError(f"connection to {label} failed: {exc}") from exc
+        except imaplib.IMAP4.error as exc:
+            raise MailboxError(f"cannot {what} {place}: {_reply_text(exc)}") from exc
+
+
+class _Imap4(imaplib.IMAP4):
+    """imaplib's IMAP4 over a socket from :func:`mailio.connect.open_socket`.
+
+    That gives the proxy and the connect timeout; the greeting then has
+    ``timeouts.greeting`` seconds, and implicit TLS is set up here too.
+    """
+
+    def __init__(self, server: ImapServer, implicit_tls: ssl.SSLContext | None) -> None:
+        self._mailio_server = server
+        self._mailio_implicit_tls = implicit_tls
+        super().__init__(server.host, server.port, timeout=server.timeouts.connect)
+
+    def _create_socket(self, timeout: float | None = None) -> Any:
+        server = self._mailio_server
+        sock = open_socket(
+            server.host, server.port, timeout=server.timeouts.connect, proxy=server.proxy
+        )
+        sock.settimeout(server.timeouts.greeting)
+        if self._mailio_implicit_tls is None:
+            return sock
+        try:
+            return self._mailio_implicit_tls.wrap_socket(sock, server_hostname=server.host)
+        except (ssl.SSLError, ssl.CertificateError) as exc:
+            sock.close()
+            raise security_error(exc, server) from exc
+        except TimeoutError as exc:
+            sock.close()
+            raise TransportTimeout(
+                f"TLS handshake with {server_label(server)} took longer than "
+                f"{server.timeouts.greeting:g} s (timeouts.greeting)"
+            ) from exc
+        except OSError:
+            sock.close()
+            raise
+
+    def _connect(self) -> None:
+        try:
+            super()._connect()
+        except TimeoutError as exc:
+            if isinstance(exc, MailIOError):
+                raise
+            server = self._mailio_server
+            raise TransportTimeout(
+                f"{server_label(server)} sent no greeting within "
+                f"{server.timeouts.greeting:g} s (timeouts.greeting)"
+            ) from exc
+
+
+class _ImapClient(IMAPClient):
+    """IMAPClient whose connection comes from :class:`_Imap4`."""
+
+    def __init__(self, server: ImapServer, context: ssl.SSLContext | None) -> None:
+        self._mailio_server = server
+        super().__init__(
+            server.host,
+            server.port,
+            ssl=server.security == "tls",
+            ssl_context=context,
+            timeout=SocketTimeout(connect=server.timeouts.connect, read=server.timeouts.socket),
+        )
+
+    def _create_IMAP4(self) -> imaplib.IMAP4:  # noqa: N802 - imapclient's hook name
+        return _Imap4(self._mailio_server, self.ssl_context if self.ssl else None)
+
+
+def _uids(keys: Sequence[str]) -> list[int]:
+    try:
+        return sorted({int(key) for key in keys})
+    except ValueError as exc:
+        raise MailboxError(f"IMAP keys are UIDs (positive integers); got {list(keys)!r}") from exc
+
+
+def _reply_text(exc: BaseException) -> str:
+    text = str(exc)
+    # imapclient formats server replies as repr(bytes): b'[NONEXISTENT] ...'
+    if text.startswith(("b'", 'b"')) and text.endswith(text[1]):
+        text = text[2:-1]
+    return text

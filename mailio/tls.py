@@ -1,0 +1,91 @@
+"""TLS for IMAP and SMTP: one way to build the client context, one way to explain failures.
+
+Verification is on unless a server sets ``verify = false``; turning it off is
+logged loudly every time a context is built, so it cannot hide in a config file.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+
+from mailio.config import ImapServer, SmtpServer
+from mailio.errors import SecurityError
+
+log = logging.getLogger(__name__)
+
+_VERSIONS = {"TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
+
+# OpenSSL verify codes that mean "no trusted CA signed this certificate".
+_UNTRUSTED_CODES = frozenset({2, 18, 19, 20, 21})
+_HOSTNAME_MISMATCH_CODE = 62
+
+
+def server_label(server: SmtpServer | ImapServer) -> str:
+    """How messages name a server: its configured name, else type://host:port."""
+    address = f"{server.type}://{server.host}:{server.port}"
+    return f"{server.name} ({address})" if server.name else address
+
+
+def client_ssl_context(server: SmtpServer | ImapServer) -> ssl.SSLContext:
+    """The context every TLS connection (implicit or STARTTLS) to ``server`` uses."""
+    context = ssl.create_default_context(
+        ssl.Purpose.SERVER_AUTH,
+        cafile=str(server.ca_file) if server.ca_file is not None else None,
+    )
+    context.minimum_version = _VERSIONS[server.tls_min_version]
+    if server.client_cert is not None:
+        try:
+            context.load_cert_chain(
+                str(server.client_cert),
+                str(server.client_key) if server.client_key is not None else None,
+            )
+        except (OSError, ssl.SSLError) as exc:
+            raise SecurityError(
+                f"{server_label(server)}: cannot load client_cert {server.client_cert}"
+                f"{f' / client_key {server.client_key}' if server.client_key else ''}: {exc}"
+            ) from exc
+    if not server.verify:
+        log.warning(
+            "TLS certificate verification is OFF for server %s: anyone on the path can "
+            "read and change this connection. Set ca_file instead of verify = false.",
+            server_label(server),
+        )
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def security_error(
+    exc: ssl.SSLError | ssl.CertificateError, server: SmtpServer | ImapServer
+) -> SecurityError:
+    """Translate a failed handshake into a :class:`SecurityError` a person can act on."""
+    label = server_label(server)
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        code = exc.verify_code
+        if code == _HOSTNAME_MISMATCH_CODE:
+            return SecurityError(
+                f"TLS to {label} refused: the server's certificate is not for "
+                f"{server.host!r} ({exc.verify_message}). Set host to a name the "
+                "certificate lists, or have the server's certificate reissued for this name."
+            )
+        if code in _UNTRUSTED_CODES:
+            hint = (
+                f"ca_file {server.ca_file} did not sign it: set ca_file to the CA that signed it"
+                if server.ca_file is not None
+                else "set ca_file to the CA that signed it"
+            )
+            return SecurityError(
+                f"TLS to {label} refused: the server's certificate is not trusted "
+                f"({exc.verify_message}); {hint}."
+            )
+        return SecurityError(
+            f"TLS to {label} refused: certificate verification failed ({exc.verify_message})."
+        )
+    reason = getattr(exc, "reason", None) or str(exc)
+    if reason in ("UNSUPPORTED_PROTOCOL", "TLSV1_ALERT_PROTOCOL_VERSION"):
+        return SecurityError(
+            f"TLS to {label} failed: the server does not speak {server.tls_min_version} or "
+            "newer (tls_min_version)."
+        )
+    return SecurityError(f"TLS to {label} failed: {reason}.")
