@@ -1,0 +1,117 @@
+"""What every web-API transport shares: building the httpx client, and reading
+an HTTP answer as "accepted", "try again later" or "rejected".
+
+Error messages carry the service's own error text but never the request: its
+headers hold the API key or bearer token.
+"""
+
+from __future__ import annotations
+
+import ssl
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from mailio.config import TimeoutSettings
+from mailio.errors import ConfigError, PermanentSendError, SendError, TemporarySendError
+
+
+class TemporaryApiError(TemporarySendError):
+    """A web API asked us to come back later (429, 5xx, dropped connection).
+
+    ``retry_after`` is the server's Retry-After in seconds, when it sent one.
+    """
+
+    def __init__(
+        self, message: str, code: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, code)
+        self.retry_after = retry_after
+
+
+def build_http_client(
+    timeouts: TimeoutSettings,
+    proxy: str | None = None,
+    *,
+    verify: ssl.SSLContext | bool = True,
+) -> httpx.Client:
+    """An httpx client with the configured timeouts and proxy (http:// or socks5://)."""
+    timeout = httpx.Timeout(
+        connect=timeouts.connect, read=timeouts.socket, write=timeouts.socket, pool=timeouts.connect
+    )
+    try:
+        return httpx.Client(timeout=timeout, proxy=proxy, verify=verify)
+    except ImportError:
+        # httpx imports its SOCKS support lazily and only names the missing extra.
+        raise ConfigError(
+            f"proxy {proxy!r}: SOCKS proxies for web APIs need the socksio package "
+            "(pip install 'httpx[socks]'), or use an http:// proxy"
+        ) from None
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date)."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def is_temporary_status(status: int) -> bool:
+    """429 and 5xx are worth retrying; other 4xx will fail the same way again."""
+    return status == 429 or status >= 500
+
+
+def send_error_for(response: httpx.Response, service: str, detail: str) -> SendError:
+    """Map a refused API call to the send-error tree. ``detail``: the service's error text."""
+    status = response.status_code
+    text = f"{service} refused the message: HTTP {status}"
+    if detail:
+        text += f": {detail}"
+    if is_temporary_status(status):
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if retry_after is not None:
+            text += f" (retry after {retry_after:g}s)"
+        return TemporaryApiError(text, status, retry_after)
+    if status in (401, 403):
+        text += " (check the API key or token and its permissions)"
+    return PermanentSendError(text, status)
+
+
+def transport_error(exc: httpx.TransportError, service: str) -> TemporaryApiError:
+    """A connection that failed or timed out: the message may not have arrived, try again."""
+    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
+    return TemporaryApiError(f"{service}: connection {kind}: {type(exc).__name__}: {exc}")
+
+
+def json_field(response: httpx.Response, *path: str | int) -> str:
+    """A nested string from a JSON error body, or "" when the body has no such field."""
+    try:
+        node: object = response.json()
+    except ValueError:
+        return ""
+    for key in path:
+        if isinstance(node, dict) and isinstance(key, str):
+            node = node.get(key)
+        elif isinstance(node, list) and isinstance(key, int) and -len(node) <= key < len(node):
+            node = node[key]
+        else:
+            return ""
+    return node if isinstance(node, str) else ""
+
+
+def short_text(response: httpx.Response, limit: int = 300) -> str:
+    """The body of a non-JSON error, trimmed to something fit for a log line."""
+    text = " ".join(response.text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
