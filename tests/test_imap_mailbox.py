@@ -1,0 +1,181 @@
+"""ImapMailbox against a real Dovecot on loopback (the ``mail_stack`` fixture)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from email import message_from_bytes
+from email.message import EmailMessage
+
+import pytest
+from imapclient import IMAPClient
+
+from mailio.config import ImapServer
+from mailio.devservers.ports import free_port
+from mailio.errors import AuthenticationError, MailboxError, TransportError
+from mailio.inbound.imap import ImapMailbox
+
+
+def _server(stack, address: str, **overrides) -> ImapServer:
+    settings = {
+        "host": stack.host,
+        "port": stack.imap_port,
+        "security": "none",
+        "username": address,
+        "password": stack.password,
+    }
+    settings.update(overrides)
+    return ImapServer(**settings)
+
+
+def _append(stack, address: str, subjects: list[str], folder: str = "INBOX") -> None:
+    """Put messages into the mailbox in this order (so their UIDs ascend in it)."""
+    with IMAPClient(stack.host, stack.imap_port, ssl=False) as client:
+        client.login(address, stack.password)
+        if not client.folder_exists(folder):
+            client.create_folder(folder)
+        for subject in subjects:
+            message = EmailMessage()
+            message["From"] = "someone@example.test"
+            message["To"] = address
+            message["Subject"] = subject
+            message.set_content(f"body of {subject}\n")
+            client.append(folder, message.as_bytes())
+
+
+def _subjects(messages) -> list[str]:
+    return [message_from_bytes(m.raw)["Subject"] for m in messages]
+
+
+@pytest.fixture
+def address(mail_stack) -> str:
+    return mail_stack.new_address("approvals")
+
+
+@pytest.fixture
+def mailbox(mail_stack, address) -> Iterator[ImapMailbox]:
+    box = ImapMailbox(_server(mail_stack, address), "INBOX")
+    yield box
+    box.close()
+
+
+def test_fetch_batch_returns_the_oldest_messages_first_up_to_the_limit(
+    mail_stack, address, mailbox
+):
+    _append(mail_stack, address, ["first", "second", "third", "fourth"])
+
+    batch = mailbox.fetch_batch(3)
+
+    assert _subjects(batch) == ["first", "second", "third"]
+    assert [int(m.key) for m in batch] == sorted(int(m.key) for m in batch)
+
+
+def test_fetch_batch_of_an_empty_folder_is_empty(mailbox):
+    assert mailbox.fetch_batch(10) == []
+
+
+def test_a_batch_is_fetched_in_one_uid_fetch(mail_stack, address, mailbox, monkeypatch):
+    _append(mail_stack, address, [f"m{i}" for i in range(6)])
+    calls: list[list[int]] = []
+    real_fetch = IMAPClient.fetch
+
+    def counting_fetch(self, messages, data, modifiers=None):
+        calls.append(list(messages))
+        return real_fetch(self, messages, data, modifiers)
+
+    monkeypatch.setattr(IMAPClient, "fetch", counting_fetch)
+
+    batch = mailbox.fetch_batch(5)
+
+    assert len(batch) == 5
+    assert len(calls) == 1
+    assert sorted(calls[0]) == [int(m.key) for m in batch]
+
+
+def test_fetch_does_not_mark_messages_seen(mail_stack, address, mailbox):
+    _append(mail_stack, address, ["unread"])
+
+    [message] = mailbox.fetch_batch(1)
+
+    with IMAPClient(mail_stack.host, mail_stack.imap_port, ssl=False) as client:
+        client.login(address, mail_stack.password)
+        client.select_folder("INBOX", readonly=True)
+        flags = client.get_flags([int(message.key)])[int(message.key)]
+    assert b"\\Seen" not in flags
+
+
+def test_delete_removes_exactly_the_given_messages(mail_stack, address, mailbox):
+    _append(mail_stack, address, ["keep-1", "drop-1", "keep-2", "drop-2"])
+    batch = mailbox.fetch_batch(10)
+    drop = [m.key for m in batch if _subjects([m])[0].startswith("drop")]
+
+    mailbox.delete(drop)
+
+    assert _subjects(mailbox.fetch_batch(10)) == ["keep-1", "keep-2"]
+    assert mailbox.count() == 2
+
+
+def test_move_creates_the_folder_and_moves_only_the_given_messages(mail_stack, address, mailbox):
+    _append(mail_stack, address, ["stay", "go"])
+    stay, go = mailbox.fetch_batch(10)
+
+    mailbox.move([go.key], "Processed")
+
+    assert _subjects(mailbox.fetch_batch(10)) == ["stay"]
+    with ImapMailbox(_server(mail_stack, address), "Processed") as processed:
+        assert _subjects(processed.fetch_batch(10)) == ["go"]
+
+
+def test_count_reports_the_messages_in_the_folder(mail_stack, address, mailbox):
+    assert mailbox.count() == 0
+    _append(mail_stack, address, ["a", "b", "c"])
+    assert mailbox.count() == 3
+
+
+def test_close_is_idempotent_and_the_mailbox_reconnects_after_it(mail_stack, address, mailbox):
+    _append(mail_stack, address, ["a"])
+    mailbox.close()
+    mailbox.close()
+    assert mailbox.count() == 1
+
+
+def test_a_dropped_connection_is_replaced_transparently(mail_stack, address, mailbox):
+    _append(mail_stack, address, ["a", "b"])
+    assert mailbox.count() == 2
+    # Cut the kept connection under the mailbox, as a server's idle timeout would.
+    mailbox._client.socket().shutdown(socket.SHUT_RDWR)
+
+    assert _subjects(mailbox.fetch_batch(10)) == ["a", "b"]
+
+
+def test_wrong_password_is_an_authentication_error_that_hides_the_password(mail_stack, address):
+    wrong = "not-the-Password-42"
+    box = ImapMailbox(_server(mail_stack, address, password=wrong), "INBOX")
+
+    with pytest.raises(AuthenticationError) as caught:
+        box.fetch_batch(1)
+
+    text = str(caught.value)
+    assert wrong not in text
+    assert address in text and "check username and password" in text
+
+
+def test_a_missing_folder_is_a_mailbox_error_naming_it(mail_stack, address):
+    with (
+        ImapMailbox(_server(mail_stack, address), "No-Such-Folder") as box,
+        pytest.raises(MailboxError, match="No-Such-Folder"),
+    ):
+        box.fetch_batch(1)
+
+
+def test_connection_refused_is_a_transport_error(mail_stack, address):
+    closed_port = free_port()
+    box = ImapMailbox(_server(mail_stack, address, port=closed_port), "INBOX")
+
+    with pytest.raises(TransportError, match=f"127.0.0.1:{closed_port}"):
+        box.count()
+
+
+def test_keys_that_are_not_uids_are_refused(mailbox):
+    with pytest.raises(MailboxError, match="UIDs"):
+        mailbox.delete(["not-a-uid"])

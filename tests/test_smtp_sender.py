@@ -1,0 +1,214 @@
+"""SmtpSender against the real SmtpRelay, which delivers into Dovecot (``mail_stack``)."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+import pytest
+
+from mailio.config import ImapServer, PoolSettings, RetrySettings, SmtpServer
+from mailio.devservers.ports import free_port
+from mailio.errors import (
+    AuthenticationError,
+    PermanentSendError,
+    TemporarySendError,
+    TransportError,
+)
+from mailio.inbound.imap import ImapMailbox
+from mailio.outbound.retry import is_retryable, next_attempt_delay, should_retry
+from mailio.outbound.smtp import SmtpSender
+
+
+def _server(stack, **overrides) -> SmtpServer:
+    settings = {
+        "host": stack.host,
+        "port": stack.smtp_port,
+        "security": "none",
+        "username": "engine@example.test",
+        "password": stack.password,
+    }
+    settings.update(overrides)
+    return SmtpServer(**settings)
+
+
+def _message(to: str, subject: str = "approval needed", **headers: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = "engine@example.test"
+    message["To"] = to
+    message["Subject"] = subject
+    message["Message-ID"] = f"<{subject}@example.test>"
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content("Please reply APPROVE or REJECT.\n")
+    return message
+
+
+def _inbox_count(stack, address: str) -> int:
+    server = ImapServer(
+        host=stack.host,
+        port=stack.imap_port,
+        security="none",
+        username=address,
+        password=stack.password,
+    )
+    with ImapMailbox(server, "INBOX") as box:
+        return box.count()
+
+
+@pytest.fixture
+def relay(mail_stack):
+    mail_stack.relay.clear()
+    return mail_stack.relay
+
+
+def test_a_batch_lands_in_the_recipients_mailboxes(mail_stack, relay):
+    alice, bob = mail_stack.new_address("alice"), mail_stack.new_address("bob")
+    messages = [_message(alice, f"a{i}") for i in range(3)] + [
+        _message(bob, f"b{i}") for i in range(2)
+    ]
+
+    results = SmtpSender(_server(mail_stack)).send_messages(messages)
+
+    assert [r.message_id for r in results] == [m["Message-ID"] for m in messages]
+    assert all(r.ok for r in results), results
+    assert _inbox_count(mail_stack, alice) == 3
+    assert _inbox_count(mail_stack, bob) == 2
+
+
+def test_cc_and_bcc_are_recipients_and_bcc_is_not_transmitted(mail_stack, relay):
+    to, cc, bcc = (mail_stack.new_address(n) for n in ("to", "cc", "bcc"))
+
+    [result] = SmtpSender(_server(mail_stack)).send_messages(
+        [_message(to, "copies", Cc=cc, Bcc=bcc)]
+    )
+
+    assert result.ok
+    [envelope] = relay.received
+    assert set(envelope.recipients) == {to, cc, bcc}
+    assert bcc.encode() not in envelope.raw
+
+
+def test_from_address_is_the_envelope_sender(mail_stack, relay):
+    bounce = "bounces@example.test"
+    sender = SmtpSender(_server(mail_stack, from_address=bounce))
+
+    [result] = sender.send_messages([_message(mail_stack.new_address("x"))])
+
+    assert result.ok
+    assert relay.received[0].sender == bounce
+
+
+def test_the_pool_opens_at_most_max_connections(mail_stack, relay):
+    to = mail_stack.new_address("pool")
+    server = _server(mail_stack, pool=PoolSettings(max_connections=2))
+
+    results = SmtpSender(server).send_messages([_message(to, f"p{i}") for i in range(8)])
+
+    assert all(r.ok for r in results)
+    assert relay.connection_count == 2
+    assert len(relay.received) == 8
+
+
+def test_a_connection_is_replaced_after_max_messages_per_connection(mail_stack, relay):
+    to = mail_stack.new_address("rotate")
+    pool = PoolSettings(max_connections=1, max_messages_per_connection=2)
+
+    results = SmtpSender(_server(mail_stack, pool=pool)).send_messages(
+        [_message(to, f"r{i}") for i in range(5)]
+    )
+
+    assert all(r.ok for r in results)
+    assert relay.connection_count == 3  # 2 + 2 + 1
+
+
+def test_recipient_refusals_are_temporary_for_4xx_and_permanent_for_5xx(mail_stack, relay):
+    busy, gone, fine = (mail_stack.new_address(n) for n in ("busy", "gone", "fine"))
+    relay.reject_recipients[busy] = (450, "4.2.1 mailbox busy, try later")
+    relay.reject_recipients[gone] = (550, "5.1.1 no such user")
+    try:
+        results = SmtpSender(_server(mail_stack)).send_messages(
+            [_message(busy, "busy"), _message(gone, "gone"), _message(fine, "fine")]
+        )
+    finally:
+        del relay.reject_recipients[busy], relay.reject_recipients[gone]
+
+    temporary, permanent, delivered = (r.error for r in results)
+    assert isinstance(temporary, TemporarySendError) and temporary.code == 450
+    assert isinstance(permanent, PermanentSendError) and permanent.code == 550
+    assert delivered is None
+    assert _inbox_count(mail_stack, fine) == 1
+
+
+def test_a_message_refused_after_data_gets_the_servers_code(mail_stack, relay):
+    relay.reject_data = (554, "5.6.0 content rejected")
+    try:
+        [result] = SmtpSender(_server(mail_stack)).send_messages(
+            [_message(mail_stack.new_address("x"))]
+        )
+    finally:
+        relay.reject_data = None
+
+    assert isinstance(result.error, PermanentSendError)
+    assert result.error.code == 554
+
+
+def test_refused_credentials_fail_every_message_without_showing_the_password(mail_stack, relay):
+    wrong = "Wrong-Password-1234"
+    to = mail_stack.new_address("x")
+
+    results = SmtpSender(_server(mail_stack, password=wrong)).send_messages(
+        [_message(to, "one"), _message(to, "two")]
+    )
+
+    assert [r.message_id for r in results] == ["<one@example.test>", "<two@example.test>"]
+    for result in results:
+        assert isinstance(result.error, PermanentSendError)
+        assert isinstance(result.error.__cause__, AuthenticationError)
+        assert "check username and password" in str(result.error)
+        assert wrong not in str(result.error)
+    assert relay.received == []
+
+
+def test_an_unreachable_server_fails_every_message_temporarily(mail_stack):
+    server = _server(mail_stack, port=free_port())
+
+    results = SmtpSender(server).send_messages([_message("a@example.test", "u1")] * 3)
+
+    assert len(results) == 3
+    for result in results:
+        assert isinstance(result.error, TemporarySendError)
+        assert isinstance(result.error.__cause__, TransportError)
+        assert is_retryable(result.error)
+
+
+def test_a_message_without_message_id_gets_one_and_is_left_unchanged(mail_stack, relay):
+    message = _message(mail_stack.new_address("x"))
+    del message["Message-ID"]
+
+    [result] = SmtpSender(_server(mail_stack)).send_messages([message])
+
+    assert result.ok and result.message_id.startswith("<")
+    assert message["Message-ID"] is None
+    assert result.message_id.encode() in relay.received[0].raw
+
+
+def test_an_empty_batch_opens_no_connection(mail_stack, relay):
+    assert SmtpSender(_server(mail_stack)).send_messages([]) == []
+    assert relay.connection_count == 0
+
+
+def test_backoff_doubles_from_backoff_seconds_up_to_the_cap():
+    settings = RetrySettings(backoff_seconds=30, max_backoff_seconds=100, max_attempts=4)
+
+    delays = [next_attempt_delay(n, settings) for n in (1, 2, 3, 4, 1000)]
+
+    assert delays == [30, 60, 100, 100, 100]
+
+
+def test_only_temporary_errors_are_retried_and_only_up_to_max_attempts():
+    settings = RetrySettings(max_attempts=3)
+    temporary, permanent = TemporarySendError("busy", 451), PermanentSendError("no", 550)
+
+    assert should_retry(temporary, 2, settings)
+    assert not should_retry(temporary, 3, settings)
+    assert not should_retry(permanent, 1, settings)
