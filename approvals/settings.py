@@ -7,12 +7,14 @@ declares the shape and the cross-field rules.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from mailio.config import READER_TYPES, SENDER_TYPES, ServerSettings
+from mailio.loading import load_config, mask_url_password
 
 
 class _Settings(BaseModel):
@@ -22,9 +24,13 @@ class _Settings(BaseModel):
 class StoreSettings(_Settings):
     url: str = "sqlite:///approvals.db"  # relative SQLite paths are relative to the config file
 
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # A PostgreSQL URL may carry a password; reprs end up in logs.
+        yield "url", mask_url_password(self.url)
+
 
 class TokenSettings(_Settings):
-    secret: SecretStr
+    secret: SecretStr = Field(examples=["$<<APPROVALS_SECRET>>"])
     ttl_days: float = Field(default=14, gt=0)
 
     @field_validator("secret")
@@ -80,7 +86,9 @@ class ReplySettings(_Settings):
     @model_validator(mode="after")
     def _ids_when_required(self) -> ReplySettings:
         if self.require_dmarc_pass and not self.trusted_authserv_ids:
-            raise ValueError("require_dmarc_pass needs trusted_authserv_ids (your own mail servers)")
+            raise ValueError(
+                "require_dmarc_pass needs trusted_authserv_ids (your own mail servers)"
+            )
         return self
 
 
@@ -111,6 +119,16 @@ class EngineSettings(_Settings):
     callback: CallbackSettings = CallbackSettings()
     servers: dict[str, ServerSettings]
     config_path: Path | None = Field(default=None, exclude=True)
+    # What check-config shows the admin: unused properties, certificate checks switched off.
+    notices: tuple[str, ...] = Field(default=(), exclude=True)
+
+    @classmethod
+    def load(cls, path: str | Path, environ: Mapping[str, str] | None = None) -> EngineSettings:
+        """Reads ``path`` (TOML); cheap and side-effect free, so the scheduler calls it each cycle.
+
+        Raises :class:`mailio.errors.ConfigError` naming file, table and key of every problem.
+        """
+        return load_config(Path(path), cls, environ=environ)
 
     @model_validator(mode="after")
     def _servers_exist(self) -> EngineSettings:
@@ -122,11 +140,15 @@ class EngineSettings(_Settings):
             server = self.servers.get(name)
             if server is None:
                 known = ", ".join(sorted(self.servers)) or "none"
-                raise ValueError(f'{key} names server "{name}", but no [servers.{name}] exists '
-                                 f"(defined: {known})")
+                raise ValueError(
+                    f'{key} names server "{name}", but no [servers.{name}] exists '
+                    f"(defined: {known})"
+                )
             if server.type not in allowed:
-                raise ValueError(f'{key}: server "{name}" is of type "{server.type}", '
-                                 f"expected one of {', '.join(sorted(allowed))}")
+                raise ValueError(
+                    f'{key}: server "{name}" is of type "{server.type}", '
+                    f"expected one of {', '.join(sorted(allowed))}"
+                )
         return self
 
     @property
