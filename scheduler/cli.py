@@ -1,0 +1,123 @@
+"""The ``approvals`` command.
+
+    approvals serve          run the scheduler in the foreground (Ctrl-C stops it cleanly)
+    approvals poll           one poll cycle; prints the report
+    approvals dispatch       send queued notifications
+    approvals outbox         the outgoing notification log
+    approvals check-config   validate and print the resolved config, secrets masked
+    approvals test-config    connect, secure, authenticate and send a test message
+    approvals demo           the whole loop against local mail servers
+
+``--config PATH`` everywhere (default: $APPROVALS_CONFIG, else config/approvals.toml).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from approvals.engine import ApprovalEngine
+from approvals.errors import ApprovalError
+from approvals.settings import EngineSettings
+from mailio.errors import ConfigError, MailIOError
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        type=Path,
+        default=Path(os.environ.get("APPROVALS_CONFIG", "config/approvals.toml")),
+        help="the engine's TOML config (default: $APPROVALS_CONFIG or config/approvals.toml)",
+    )
+    common.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    parser = argparse.ArgumentParser(prog="approvals", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", parents=[common], help="run the scheduler in the foreground")
+    commands.add_parser("poll", parents=[common], help="one poll cycle; print the report")
+    commands.add_parser("dispatch", parents=[common], help="send queued notifications")
+    outbox = commands.add_parser("outbox", parents=[common], help="the notification log")
+    outbox.add_argument("--request", help="only this request's notifications")
+    outbox.add_argument("--limit", type=int, default=50)
+    commands.add_parser("check-config", parents=[common], help="validate and print the config")
+    test = commands.add_parser("test-config", parents=[common], help="try the configured servers")
+    test.add_argument("--to", help="send the test message here (default: the from address)")
+    demo = commands.add_parser("demo", help="the whole loop against local mail servers")
+    demo.add_argument("--keep", action="store_true", help="keep the demo folder afterwards")
+    demo.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return _run(args)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    except (MailIOError, ApprovalError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        from scheduler.demo import run_demo
+
+        return run_demo(keep=args.keep)
+    if args.command == "check-config":
+        from mailio.loading import describe_config
+
+        settings = EngineSettings.load(args.config)
+        print(describe_config(settings))
+        for notice in settings.notices:
+            print(f"notice: {notice}")
+        print(f"ok: {args.config} is valid")
+        return 0
+    engine = ApprovalEngine.from_config(args.config)
+    try:
+        if args.command == "serve":
+            from scheduler.jobs import serve
+
+            signal.signal(signal.SIGTERM, _exit_on_sigterm)
+            serve(engine)
+        elif args.command == "poll":
+            report = engine.process_replies()
+            for message in report.messages:
+                print(f"{message.outcome:8} {message.key}: {message.reason}")
+            print(report)
+        elif args.command == "dispatch":
+            print(engine.dispatch_pending())
+        elif args.command == "outbox":
+            for entry in engine.outbox(request_id=args.request, limit=args.limit):
+                print(
+                    f"{entry.id:>6} {entry.status:13} attempts={entry.attempts} "
+                    f"{entry.approver} request={entry.request_id} server={entry.server or '-'}"
+                    + (f" error={entry.last_error}" if entry.last_error else "")
+                )
+        elif args.command == "test-config":
+            results = engine.test_configuration(to=args.to)
+            for step in results:
+                print(step)
+            return 0 if all(step.ok for step in results) else 1
+    finally:
+        engine.close()
+    return 0
+
+
+def _exit_on_sigterm(_signum: int, _frame: object) -> NoReturn:
+    raise SystemExit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Build an ApprovalEngine wired to a test mail stack (Dovecot or GreenMail)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from approvals.engine import ApprovalEngine
+from approvals.models import ApprovalRequest
+from approvals.settings import EngineSettings
+from mailio.devservers import approver as client
+from mailio.devservers.stack import MailStack
+
+REPO = Path(__file__).resolve().parents[1]
+SECRET = "test-secret-0123456789abcdef"
+
+
+def engine_settings(
+    stack: MailStack, store_url: str, engine_address: str, **inbound: Any
+) -> EngineSettings:
+    server = {
+        "host": stack.host,
+        "security": "none",
+        "username": engine_address,
+        "password": stack.password,
+    }
+    return EngineSettings.model_validate(
+        {
+            "store": {"url": store_url},
+            "tokens": {"secret": SECRET, "ttl_days": 14},
+            "outbound": {
+                "server": "smtp",
+                "from": f"Approvals <{engine_address}>",
+                "reply_to": engine_address,
+                "templates_dir": str(REPO / "config" / "templates"),
+            },
+            "inbound": {"server": "imap", "folder": "INBOX", "max_messages": 30, **inbound},
+            "servers": {
+                "smtp": {"type": "smtp", "name": "smtp", "port": stack.smtp_port, **server},
+                "imap": {"type": "imap", "name": "imap", "port": stack.imap_port, **server},
+            },
+        }
+    )
+
+
+class Clock:
+    """A wall clock that tests can move forward."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+@dataclass
+class Scenario:
+    """One engine, its mailbox on the stack, and approvers with mailboxes of their own."""
+
+    stack: MailStack
+    engine: ApprovalEngine
+    address: str
+    clock: Clock
+    decided: list[ApprovalRequest] = field(default_factory=list)
+
+    def ask(self, *approvers: str, **options: Any) -> ApprovalRequest:
+        request = self.engine.request_approval("Deploy 1.4.2 to production", approvers, **options)
+        self.engine.dispatch_pending()
+        return request
+
+    def inbox(self, address: str, folder: str = "INBOX") -> list[EmailMessage]:
+        return client.read_inbox(
+            self.stack.host, self.stack.imap_port, address, self.stack.password, folder
+        )
+
+    def notification_for(self, approver: str) -> EmailMessage:
+        messages = self.inbox(approver)
+        assert messages, f"no notification in {approver}'s mailbox"
+        return messages[-1]
+
+    def reply(self, approver: str, text: str, *, sender: str | None = None, **kw: Any) -> EmailMessage:
+        reply = client.compose_reply(self.notification_for(approver), sender or approver, text, **kw)
+        self.send(reply)
+        return reply
+
+    def send(self, message: EmailMessage) -> None:
+        client.send(
+            self.stack.host, self.stack.smtp_port, message, str(message["From"]), self.stack.password
+        )
+
+
+def scenario(
+    stack: MailStack, tmp_path: Path, store_url: str | None = None, **inbound: Any
+) -> Iterator[Scenario]:
+    address = stack.new_address("approvals")
+    clock = Clock()
+    url = store_url or f"sqlite:///{tmp_path / 'approvals.db'}"
+    engine = ApprovalEngine(engine_settings(stack, url, address, **inbound), clock=clock)
+    result = Scenario(stack=stack, engine=engine, address=address, clock=clock)
+    engine.on_decision(result.decided.append)
+    try:
+        yield result
+    finally:
+        engine.close()
+
+
+ScenarioFactory = Callable[..., Scenario]

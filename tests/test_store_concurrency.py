@@ -1,0 +1,116 @@
+"""Several engine instances on one PostgreSQL store never apply a reply twice.
+
+No mail server is needed here: the replies are real RFC 5322 messages handed
+straight to the reply handler, from several threads at once, as several
+instances polling the same folder would.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from email.message import EmailMessage
+
+import pytest
+from sqlmodel import Session, select
+
+from approvals.engine import ApprovalEngine
+from approvals.inbox import ReplyHandler
+from approvals.models import DecisionRow, InboxOutcome, NotificationRow, RequestStatus
+from approvals.settings import EngineSettings
+from approvals.tokens import find_tokens
+from tests.engine_setup import REPO, SECRET
+from tests.stores import postgres_url  # noqa: F401  (fixture)
+
+
+def _settings(store_url: str) -> EngineSettings:
+    server = {"host": "127.0.0.1", "port": 9, "security": "none"}
+    return EngineSettings.model_validate(
+        {
+            "store": {"url": store_url},
+            "tokens": {"secret": SECRET},
+            "outbound": {
+                "server": "smtp",
+                "from": "Approvals <approvals@example.test>",
+                "reply_to": "approvals@example.test",
+                "templates_dir": str(REPO / "config" / "templates"),
+            },
+            "inbound": {"server": "imap"},
+            "servers": {"smtp": {"type": "smtp", **server}, "imap": {"type": "imap", **server}},
+        }
+    )
+
+
+def _reply(engine: ApprovalEngine, request_id: str, approver: str, text: str, mid: str) -> bytes:
+    with Session(engine._db) as session:  # the stored notification, as the approver got it
+        notification = session.exec(
+            select(NotificationRow).where(
+                NotificationRow.request_id == request_id, NotificationRow.approver == approver
+            )
+        ).one()
+    (token,) = find_tokens(notification.mime.decode())
+    reply = EmailMessage()
+    reply["From"] = approver
+    reply["To"] = f"approvals+{token}@example.test"
+    reply["Subject"] = f"Re: Approval requested [{token.upper()}]"
+    reply["Message-ID"] = f"<{mid}>"
+    reply.set_content(f"{text}\n\n> To approve, reply with APPROVE\n")
+    return reply.as_bytes()
+
+
+def _race(calls: list[Callable[[], object]]) -> list[object]:
+    barrier = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        results[index] = calls[index]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.mark.parametrize("instances", [4])
+def test_same_reply_in_several_instances_is_decided_once(postgres_url: str, instances: int) -> None:
+    engines = [ApprovalEngine(_settings(postgres_url)) for _ in range(instances)]
+    request = engines[0].request_approval("Deploy", ["alice@example.test"])
+    raw = _reply(engines[0], request.id, "alice@example.test", "Approved", "r1@example.test")
+    handlers = [ReplyHandler(e._db, e.settings) for e in engines]
+    now = engines[0]._clock()
+
+    handlings = _race([lambda h=h: h.handle(raw, now) for h in handlers])
+
+    outcomes = sorted(h.outcome for h in handlings)  # type: ignore[attr-defined]
+    assert outcomes.count(InboxOutcome.DECIDED) == 1
+    assert outcomes.count(InboxOutcome.IGNORED) == instances - 1
+    with Session(engines[0]._db) as session:
+        assert len(session.exec(select(DecisionRow)).all()) == 1
+    for engine in engines:
+        engine.close()
+
+
+def test_two_approvers_deciding_at_once_on_two_instances_close_the_request(
+    postgres_url: str,
+) -> None:
+    first, second = ApprovalEngine(_settings(postgres_url)), ApprovalEngine(_settings(postgres_url))
+    approvers = ["alice@example.test", "bob@example.test"]
+    for attempt in range(5):  # a lost update would leave some of these pending
+        request = first.request_approval(f"Deploy {attempt}", approvers)
+        raws = [
+            _reply(first, request.id, who, "Approved", f"{who}.{attempt}@mail.test")
+            for who in approvers
+        ]
+        now = first._clock()
+        _race(
+            [
+                lambda: ReplyHandler(first._db, first.settings).handle(raws[0], now),
+                lambda: ReplyHandler(second._db, second.settings).handle(raws[1], now),
+            ]
+        )
+        assert first.get(request.id).status is RequestStatus.APPROVED
+    first.close()
+    second.close()
