@@ -18,7 +18,8 @@ _VERSIONS = {"TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_
 
 # OpenSSL verify codes that mean "no trusted CA signed this certificate".
 _UNTRUSTED_CODES = frozenset({2, 18, 19, 20, 21})
-_HOSTNAME_MISMATCH_CODE = 62
+# Host name, e-mail or IP address of the server not among the certificate's names.
+_NAME_MISMATCH_CODES = frozenset({62, 63, 64})
 
 
 def server_label(server: SmtpServer | ImapServer) -> str:
@@ -63,7 +64,7 @@ def security_error(
     label = server_label(server)
     if isinstance(exc, ssl.SSLCertVerificationError):
         code = exc.verify_code
-        if code == _HOSTNAME_MISMATCH_CODE:
+        if code in _NAME_MISMATCH_CODES:
             return SecurityError(
                 f"TLS to {label} refused: the server's certificate is not for "
                 f"{server.host!r} ({exc.verify_message}). Set host to a name the "
