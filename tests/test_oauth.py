@@ -102,7 +102,8 @@ def entra(ca: trustme.CA) -> Iterator[TokenEndpoint]:
     ca.issue_cert("127.0.0.1").configure_cert(context)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     state.base_url = f"https://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval only makes shutdown() prompt; requests are served at once.
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     yield state
     server.shutdown()
@@ -117,11 +118,13 @@ def _client(ca: trustme.CA) -> httpx.Client:
 
 
 def _provider(entra: TokenEndpoint, ca: trustme.CA, **credential: object) -> OAuth2TokenProvider:
-    settings = OAuth2Settings(
-        tenant=TENANT,
-        client_id=CLIENT_ID,
-        authority_host=entra.base_url,
-        **(credential or {"client_secret": SECRET}),
+    settings = OAuth2Settings.model_validate(
+        {
+            "tenant": TENANT,
+            "client_id": CLIENT_ID,
+            "authority_host": entra.base_url,
+            **(credential or {"client_secret": SECRET}),
+        }
     )
     return OAuth2TokenProvider(settings, GRAPH_SCOPE, http_client=_client(ca))
 

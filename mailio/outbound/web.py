@@ -1,0 +1,71 @@
+"""What the web-API senders (Graph, SES, SendGrid, Mailgun) share: one loop that
+turns per-message failures into results, and the message facts each API needs.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from email.message import EmailMessage
+from email.utils import getaddresses, make_msgid
+
+import httpx
+
+from mailio.errors import SendError
+from mailio.http import transport_error
+from mailio.outbound.base import SendResult
+
+
+def send_each(
+    messages: Sequence[EmailMessage],
+    send_one: Callable[[EmailMessage], None],
+    service: str,
+) -> list[SendResult]:
+    """Call ``send_one`` per message; a SendError or dropped connection fails only that one."""
+    results = []
+    for message in messages:
+        message_id = ensure_message_id(message)
+        try:
+            send_one(message)
+        except SendError as exc:
+            results.append(SendResult(message_id, exc))
+        except httpx.TransportError as exc:
+            # Not chained: the request in the httpx exception carries the credentials.
+            results.append(SendResult(message_id, transport_error(exc, service)))
+        else:
+            results.append(SendResult(message_id))
+    return results
+
+
+def ensure_message_id(message: EmailMessage) -> str:
+    """The message's Message-ID, adding one first if it has none, so results can be matched."""
+    existing = message["Message-ID"]
+    if existing:
+        return str(existing)
+    senders = getaddresses([str(message["From"] or "")])
+    domain = senders[0][1].rpartition("@")[2] if senders else ""
+    message["Message-ID"] = make_msgid(domain=domain or None)
+    return str(message["Message-ID"])
+
+
+def addresses(message: EmailMessage, *fields: str) -> list[tuple[str, str]]:
+    """(display name, address) pairs from the given header fields, empty ones dropped."""
+    values = [str(v) for name in fields for v in message.get_all(name, [])]
+    return [(name, addr) for name, addr in getaddresses(values) if addr]
+
+
+def envelope_recipients(message: EmailMessage) -> list[str]:
+    """Every To, Cc and Bcc address, once each, in order."""
+    return list(dict.fromkeys(addr for _, addr in addresses(message, "To", "Cc", "Bcc")))
+
+
+def mime_bytes(message: EmailMessage, *, without_bcc: bool = False) -> bytes:
+    """The message as sent on the wire (CRLF line ends).
+
+    ``without_bcc``: for APIs that take the recipients separately, Bcc must not
+    reach the other recipients in the headers (as :meth:`smtplib.SMTP.send_message` does).
+    """
+    if without_bcc and "Bcc" in message:
+        message = copy.deepcopy(message)
+        del message["Bcc"]
+    return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
