@@ -19,10 +19,10 @@ from mailio.outbound.retry import is_retryable, next_attempt_delay, should_retry
 from mailio.outbound.smtp import SmtpSender
 
 
-def _server(stack, **overrides) -> SmtpServer:
+def _server(stack, relay=None, **overrides) -> SmtpServer:
     settings = {
         "host": stack.host,
-        "port": stack.smtp_port,
+        "port": relay.port if relay is not None else stack.smtp_port,
         "security": "none",
         "username": "engine@example.test",
         "password": stack.password,
@@ -56,9 +56,9 @@ def _inbox_count(stack, address: str) -> int:
 
 
 @pytest.fixture
-def relay(mail_stack):
-    mail_stack.relay.clear()
-    return mail_stack.relay
+def relay(mail_stack, smtp_relay_factory):
+    """A relay of this test's own, so its counts and refusals are this test's alone."""
+    return smtp_relay_factory(auth_password=mail_stack.password)
 
 
 def test_a_batch_lands_in_the_recipients_mailboxes(mail_stack, relay):
@@ -67,7 +67,7 @@ def test_a_batch_lands_in_the_recipients_mailboxes(mail_stack, relay):
         _message(bob, f"b{i}") for i in range(2)
     ]
 
-    results = SmtpSender(_server(mail_stack)).send_messages(messages)
+    results = SmtpSender(_server(mail_stack, relay)).send_messages(messages)
 
     assert [r.message_id for r in results] == [m["Message-ID"] for m in messages]
     assert all(r.ok for r in results), results
@@ -78,7 +78,7 @@ def test_a_batch_lands_in_the_recipients_mailboxes(mail_stack, relay):
 def test_cc_and_bcc_are_recipients_and_bcc_is_not_transmitted(mail_stack, relay):
     to, cc, bcc = (mail_stack.new_address(n) for n in ("to", "cc", "bcc"))
 
-    [result] = SmtpSender(_server(mail_stack)).send_messages(
+    [result] = SmtpSender(_server(mail_stack, relay)).send_messages(
         [_message(to, "copies", Cc=cc, Bcc=bcc)]
     )
 
@@ -90,7 +90,7 @@ def test_cc_and_bcc_are_recipients_and_bcc_is_not_transmitted(mail_stack, relay)
 
 def test_from_address_is_the_envelope_sender(mail_stack, relay):
     bounce = "bounces@example.test"
-    sender = SmtpSender(_server(mail_stack, from_address=bounce))
+    sender = SmtpSender(_server(mail_stack, relay, from_address=bounce))
 
     [result] = sender.send_messages([_message(mail_stack.new_address("x"))])
 
@@ -100,7 +100,7 @@ def test_from_address_is_the_envelope_sender(mail_stack, relay):
 
 def test_the_pool_opens_at_most_max_connections(mail_stack, relay):
     to = mail_stack.new_address("pool")
-    server = _server(mail_stack, pool=PoolSettings(max_connections=2))
+    server = _server(mail_stack, relay, pool=PoolSettings(max_connections=2))
 
     results = SmtpSender(server).send_messages([_message(to, f"p{i}") for i in range(8)])
 
@@ -113,7 +113,7 @@ def test_a_connection_is_replaced_after_max_messages_per_connection(mail_stack, 
     to = mail_stack.new_address("rotate")
     pool = PoolSettings(max_connections=1, max_messages_per_connection=2)
 
-    results = SmtpSender(_server(mail_stack, pool=pool)).send_messages(
+    results = SmtpSender(_server(mail_stack, relay, pool=pool)).send_messages(
         [_message(to, f"r{i}") for i in range(5)]
     )
 
@@ -125,12 +125,9 @@ def test_recipient_refusals_are_temporary_for_4xx_and_permanent_for_5xx(mail_sta
     busy, gone, fine = (mail_stack.new_address(n) for n in ("busy", "gone", "fine"))
     relay.reject_recipients[busy] = (450, "4.2.1 mailbox busy, try later")
     relay.reject_recipients[gone] = (550, "5.1.1 no such user")
-    try:
-        results = SmtpSender(_server(mail_stack)).send_messages(
-            [_message(busy, "busy"), _message(gone, "gone"), _message(fine, "fine")]
-        )
-    finally:
-        del relay.reject_recipients[busy], relay.reject_recipients[gone]
+    results = SmtpSender(_server(mail_stack, relay)).send_messages(
+        [_message(busy, "busy"), _message(gone, "gone"), _message(fine, "fine")]
+    )
 
     temporary, permanent, delivered = (r.error for r in results)
     assert isinstance(temporary, TemporarySendError) and temporary.code == 450
@@ -141,12 +138,10 @@ def test_recipient_refusals_are_temporary_for_4xx_and_permanent_for_5xx(mail_sta
 
 def test_a_message_refused_after_data_gets_the_servers_code(mail_stack, relay):
     relay.reject_data = (554, "5.6.0 content rejected")
-    try:
-        [result] = SmtpSender(_server(mail_stack)).send_messages(
-            [_message(mail_stack.new_address("x"))]
-        )
-    finally:
-        relay.reject_data = None
+
+    [result] = SmtpSender(_server(mail_stack, relay)).send_messages(
+        [_message(mail_stack.new_address("x"))]
+    )
 
     assert isinstance(result.error, PermanentSendError)
     assert result.error.code == 554
@@ -156,7 +151,7 @@ def test_refused_credentials_fail_every_message_without_showing_the_password(mai
     wrong = "Wrong-Password-1234"
     to = mail_stack.new_address("x")
 
-    results = SmtpSender(_server(mail_stack, password=wrong)).send_messages(
+    results = SmtpSender(_server(mail_stack, relay, password=wrong)).send_messages(
         [_message(to, "one"), _message(to, "two")]
     )
 
@@ -185,7 +180,7 @@ def test_a_message_without_message_id_gets_one_and_is_left_unchanged(mail_stack,
     message = _message(mail_stack.new_address("x"))
     del message["Message-ID"]
 
-    [result] = SmtpSender(_server(mail_stack)).send_messages([message])
+    [result] = SmtpSender(_server(mail_stack, relay)).send_messages([message])
 
     assert result.ok and result.message_id.startswith("<")
     assert message["Message-ID"] is None
@@ -193,7 +188,7 @@ def test_a_message_without_message_id_gets_one_and_is_left_unchanged(mail_stack,
 
 
 def test_an_empty_batch_opens_no_connection(mail_stack, relay):
-    assert SmtpSender(_server(mail_stack)).send_messages([]) == []
+    assert SmtpSender(_server(mail_stack, relay)).send_messages([]) == []
     assert relay.connection_count == 0
 
 
