@@ -1,0 +1,5 @@
+"""Fixture modules (one per real server) and test-only servers.
+
+Helpers that work against any :class:`~mailio.devservers.MailStack` live in
+:mod:`tests.servers.mail_client`.
+"""

@@ -1,0 +1,74 @@
+"""Fixtures: Dovecot (once per session) behind an SmtpRelay — the default mail stack."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from mailio.devservers import DovecotServer, MailStack, SmtpRelay
+
+PASSWORD = "secret"
+
+RelayFactory = Callable[..., SmtpRelay]
+
+
+@pytest.fixture(scope="session")
+def dovecot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DovecotServer]:
+    """Plain Dovecot (no TLS) for the whole session; any user, password ``secret``."""
+    with DovecotServer(tmp_path_factory.mktemp("dovecot"), password=PASSWORD) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def session_relay(dovecot_server: DovecotServer) -> Iterator[SmtpRelay]:
+    """The session's SmtpRelay in front of ``dovecot_server``: AUTH with ``secret``, no TLS.
+
+    Shared by every test: filter ``received`` by your own fresh addresses, and
+    use ``smtp_relay_factory`` when you need counts or rejections of your own.
+    """
+    with SmtpRelay(dovecot_server.lmtp_port, auth_password=PASSWORD) as relay:
+        yield relay
+
+
+@pytest.fixture(scope="session")
+def mail_stack(dovecot_server: DovecotServer, session_relay: SmtpRelay) -> MailStack:
+    """MailStack: send on ``smtp_port`` (AUTH any user / ``password``), read on ``imap_port``.
+
+    Example::
+
+        def test_x(mail_stack):
+            to = mail_stack.new_address("approver")
+            send_as(mail_stack, mail_stack.new_address("engine"), raw, to=[to])
+            assert len(read_mailbox(mail_stack, to)) == 1
+    """
+    return MailStack(
+        name="dovecot",
+        host=dovecot_server.host,
+        imap_port=dovecot_server.imap_port,
+        smtp_port=session_relay.port,
+        password=PASSWORD,
+        relay=session_relay,
+    )
+
+
+@pytest.fixture
+def smtp_relay_factory(dovecot_server: DovecotServer) -> Iterator[RelayFactory]:
+    """Start extra SmtpRelays in front of the session Dovecot; stopped after the test.
+
+    Takes SmtpRelay's keyword options, e.g.
+    ``relay = smtp_relay_factory(reject_recipients={addr: (451, "4.2.1 try later")})``;
+    ``relay.connection_count`` and ``relay.received`` then count this test only.
+    """
+    relays: list[SmtpRelay] = []
+
+    def start(**options: Any) -> SmtpRelay:
+        relay = SmtpRelay(dovecot_server.lmtp_port, **options)
+        relay.start()
+        relays.append(relay)
+        return relay
+
+    yield start
+    for relay in relays:
+        relay.stop()

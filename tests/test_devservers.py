@@ -1,0 +1,189 @@
+"""The local mail servers the other tests stand on: Dovecot, the SMTP relay, GreenMail."""
+
+from __future__ import annotations
+
+import imaplib
+import smtplib
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
+
+from mailio.devservers import DovecotServer, MailStack, SmtpRelay
+from tests.servers.dovecot_stack import RelayFactory
+from tests.servers.greenmail import greenmail_container
+from tests.servers.mail_client import read_mailbox, send_as, wait_for_messages
+
+
+def _message(sender: str, to: str, subject: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content("Please approve.\n.\n..a line starting with dots\n")
+    return message
+
+
+def test_message_sent_through_relay_lands_in_recipients_dovecot_mailbox(
+    mail_stack: MailStack,
+) -> None:
+    sender, to = mail_stack.new_address("engine"), mail_stack.new_address("approver")
+
+    send_as(mail_stack, sender, _message(sender, to, "Approval needed"))
+
+    with IMAPClient(mail_stack.host, mail_stack.imap_port, ssl=False) as imap:
+        imap.login(to, mail_stack.password)
+        imap.select_folder("INBOX", readonly=True)
+        uids = imap.search("ALL")
+        assert len(uids) == 1
+        fetched = imap.fetch(uids, ["BODY.PEEK[]"])
+    raw = fetched[uids[0]][b"BODY[]"]
+    assert b"Subject: Approval needed" in raw
+    # dot-stuffing survives both hops (SMTP in, LMTP out)
+    assert b"\r\n.\r\n..a line starting with dots\r\n" in raw
+
+
+def test_one_transaction_reaches_every_recipient(mail_stack: MailStack) -> None:
+    sender = mail_stack.new_address("engine")
+    first, second = mail_stack.new_address("a"), mail_stack.new_address("b")
+
+    send_as(mail_stack, sender, _message(sender, f"{first}, {second}", "Both"))
+
+    assert [len(read_mailbox(mail_stack, who)) for who in (first, second)] == [1, 1]
+    assert mail_stack.relay is not None
+    mine = [e for e in mail_stack.relay.received if first in e.recipients]
+    assert [(e.sender, e.recipients) for e in mine] == [(sender, (first, second))]
+
+
+def test_delivery_is_visible_as_soon_as_smtp_returns(mail_stack: MailStack) -> None:
+    sender, to = mail_stack.new_address("engine"), mail_stack.new_address("approver")
+    send_as(mail_stack, sender, _message(sender, to, "Now"))
+    # no polling: LMTP stored the mail before the relay answered DATA
+    assert len(read_mailbox(mail_stack, to)) == 1
+    assert len(wait_for_messages(mail_stack, to, 1, timeout=0)) == 1
+
+
+def test_wait_for_messages_names_the_shortfall(mail_stack: MailStack) -> None:
+    nobody = mail_stack.new_address("empty")
+    with pytest.raises(AssertionError, match="expected 1 message"):
+        wait_for_messages(mail_stack, nobody, 1, timeout=0)
+
+
+def test_dovecot_refuses_a_wrong_password(mail_stack: MailStack) -> None:
+    with (
+        IMAPClient(mail_stack.host, mail_stack.imap_port, ssl=False) as imap,
+        pytest.raises(LoginError),
+    ):
+        imap.login(mail_stack.new_address("approver"), "not-" + mail_stack.password)
+
+
+def test_relay_refuses_a_wrong_password(mail_stack: MailStack) -> None:
+    with smtplib.SMTP(mail_stack.host, mail_stack.smtp_port) as smtp:
+        with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
+            smtp.login("engine@example.test", "not-" + mail_stack.password)
+        assert refused.value.smtp_code == 535
+
+
+def test_relay_requires_auth_before_mail(mail_stack: MailStack) -> None:
+    with smtplib.SMTP(mail_stack.host, mail_stack.smtp_port) as smtp:
+        smtp.ehlo()
+        code, _ = smtp.mail("engine@example.test")
+    assert code == 530
+
+
+def test_rejected_recipient_gets_the_configured_reply(
+    mail_stack: MailStack, smtp_relay_factory: RelayFactory
+) -> None:
+    busy, fine = mail_stack.new_address("busy"), mail_stack.new_address("fine")
+    relay = smtp_relay_factory(reject_recipients={busy: (451, "4.2.1 mailbox busy")})
+
+    with smtplib.SMTP(relay.host, relay.port) as smtp:
+        refused = smtp.sendmail("engine@example.test", [busy, fine], b"Subject: x\r\n\r\nx\r\n")
+
+    assert refused == {busy: (451, b"4.2.1 mailbox busy")}
+    assert [e.recipients for e in relay.received] == [(fine,)]
+    assert read_mailbox(mail_stack, busy) == []
+    assert relay.connection_count == 1
+
+
+def test_relay_counts_each_connection(smtp_relay_factory: RelayFactory) -> None:
+    relay = smtp_relay_factory()
+    assert relay.connection_count == 0  # the start-up probe is not counted
+    for _ in range(3):
+        with smtplib.SMTP(relay.host, relay.port) as smtp:
+            smtp.noop()
+    assert relay.connection_count == 3
+
+
+def test_rejected_data_is_not_delivered(
+    mail_stack: MailStack, smtp_relay_factory: RelayFactory
+) -> None:
+    to = mail_stack.new_address("approver")
+    relay = smtp_relay_factory(reject_data=(554, "5.6.0 content refused"))
+    with smtplib.SMTP(relay.host, relay.port) as smtp, pytest.raises(smtplib.SMTPDataError):
+        smtp.sendmail("engine@example.test", [to], b"Subject: x\r\n\r\nx\r\n")
+    assert relay.received == []
+    assert read_mailbox(mail_stack, to) == []
+
+
+def test_oauth2_login_needs_that_users_exact_token(tmp_path: Path) -> None:
+    tokens = {"alice@example.test": "token-alice", "bob@example.test": "token-bob"}
+    with DovecotServer(tmp_path, oauth2_tokens=tokens) as server:
+
+        def xoauth2(user: str, token: str) -> bool:
+            imap = imaplib.IMAP4(server.host, server.imap_port)
+            try:
+                payload = f"user={user}\x01auth=Bearer {token}\x01\x01".encode()
+                imap.authenticate("XOAUTH2", lambda _: payload)
+                return True
+            except imaplib.IMAP4.error:
+                return False
+            finally:
+                imap.shutdown()
+
+        assert xoauth2("alice@example.test", "token-alice")
+        assert not xoauth2("alice@example.test", "token-bob")
+        assert not xoauth2("carol@example.test", "token-alice")
+        assert not xoauth2("alice@example.test", server.password)
+
+
+def test_dovecot_stops_and_frees_its_port(tmp_path: Path) -> None:
+    server = DovecotServer(tmp_path)
+    with server:
+        port = server.imap_port
+    assert not server.running
+    with pytest.raises(ConnectionRefusedError):
+        imaplib.IMAP4("127.0.0.1", port)
+
+
+def test_relay_with_lmtp_down_answers_temporary_failure(tmp_path: Path) -> None:
+    with DovecotServer(tmp_path) as server:
+        lmtp_port = server.lmtp_port
+    with (
+        SmtpRelay(lmtp_port) as relay,
+        smtplib.SMTP(relay.host, relay.port) as smtp,
+        pytest.raises(smtplib.SMTPDataError) as refused,
+    ):
+        smtp.sendmail("engine@example.test", ["a@example.test"], b"Subject: x\r\n\r\nx\r\n")
+    assert refused.value.smtp_code == 451
+
+
+def test_greenmail_skips_with_dockers_reason_where_no_engine_answers() -> None:
+    """Here there is no Docker engine: building the container must fail the way we catch."""
+    from docker.errors import DockerException
+
+    try:
+        greenmail_container()
+    except DockerException as error:
+        assert str(error)  # the text pytest.skip prints
+        return
+    pytest.skip("a Docker engine answers here: the greenmail fixtures run instead of skipping")
+
+
+def test_round_trip_on_any_stack(any_mail_stack: MailStack) -> None:
+    sender, to = any_mail_stack.new_address("engine"), any_mail_stack.new_address("approver")
+    send_as(any_mail_stack, sender, _message(sender, to, "Round trip"))
+    [raw] = wait_for_messages(any_mail_stack, to, 1)
+    assert b"Subject: Round trip" in raw
