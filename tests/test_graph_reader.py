@@ -1,0 +1,254 @@
+"""Reading the reply folder through Microsoft Graph.
+
+Exchange Online cannot run here, so a small in-memory stand-in answers
+through httpx.MockTransport with Graph's documented shapes: message lists
+with @odata.nextLink paging, $value MIME content, mailFolders lookup by
+$filter and creation, move, delete, totalItemCount, and 429 + Retry-After
+throttling. The tests check the requests the mailbox makes and what it returns.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from mailio.config import GraphServer
+from mailio.errors import MailboxError, TransportError
+from mailio.inbound.graph import GraphMailbox
+
+TOKEN = "graph-access-token-value"
+USER = "https://graph.microsoft.com/v1.0/users/approvals@contoso.com"
+SERVER = GraphServer.model_validate(
+    {
+        "name": "exo",
+        "mailbox": "approvals@contoso.com",
+        "oauth2": {"tenant": "contoso", "client_id": "app", "client_secret": "x"},
+        "retry": {"max_attempts": 3, "backoff_seconds": 2},
+    }
+)
+
+
+class FakeGraph:
+    """Messages in folders, served as Graph serves them, page size 2."""
+
+    def __init__(self) -> None:
+        self.folders: dict[str, dict[str, str]] = {"inbox": {}}  # id -> {message id: mime}
+        self.names = {"Approval Replies": "folder-replies"}
+        self.folders["folder-replies"] = {}
+        self.requests: list[httpx.Request] = []
+        self.throttle: list[str] = []  # Retry-After values for the next calls, in order
+
+    def add(self, folder: str, *ids: str) -> None:
+        for key in ids:
+            self.folders[folder][key] = f"Subject: reply {key}\r\n\r\nAPPROVE\r\n"
+
+    def reply(self, status: int, body: object = None, **headers: str) -> httpx.Response:
+        return httpx.Response(status, json=body, headers=headers)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+        if self.throttle:
+            return self.reply(429, {"error": {"code": "TooManyRequests"}}, **{
+                "Retry-After": self.throttle.pop(0)
+            })  # fmt: skip
+        path = request.url.path.removeprefix("/v1.0/users/approvals@contoso.com")
+        parts = path.strip("/").split("/")
+        method = request.method
+        if parts[0] == "mailFolders" and len(parts) == 1:
+            if method == "POST":
+                name = json.loads(request.content)["displayName"]
+                self.names[name] = f"folder-{len(self.names)}"
+                self.folders[self.names[name]] = {}
+                return self.reply(201, {"id": self.names[name], "displayName": name})
+            wanted = request.url.params["$filter"]
+            found = [
+                {"id": fid}
+                for name, fid in self.names.items()
+                if wanted == f"displayName eq '{name}'"
+            ]
+            return self.reply(200, {"value": found})
+        if parts[0] == "mailFolders" and len(parts) == 2:
+            return self.reply(200, {"totalItemCount": len(self.folders[parts[1]])})
+        if parts[0] == "mailFolders" and parts[2] == "messages":
+            ids = list(self.folders[parts[1]])
+            skip = int(request.url.params.get("$skip", "0"))
+            page = ids[skip : skip + 2]
+            body: dict[str, object] = {"value": [{"id": key} for key in page]}
+            if skip + 2 < len(ids):
+                next_url = request.url.copy_merge_params({"$skip": str(skip + 2)})
+                body["@odata.nextLink"] = str(next_url)
+            return self.reply(200, body)
+        if parts[0] == "messages":
+            key = parts[1]
+            folder = next((f for f, msgs in self.folders.items() if key in msgs), None)
+            if folder is None:
+                return self.reply(404, {"error": {"code": "ErrorItemNotFound", "message": "gone"}})
+            if method == "GET" and parts[2:] == ["$value"]:
+                return httpx.Response(200, content=self.folders[folder][key].encode())
+            if method == "DELETE":
+                del self.folders[folder][key]
+                return httpx.Response(204)
+            if method == "POST" and parts[2:] == ["move"]:
+                target = json.loads(request.content)["destinationId"]
+                self.folders[target][key] = self.folders[folder].pop(key)
+                return self.reply(201, {"id": key})
+        return self.reply(400, {"error": {"code": "BadRequest", "message": f"unhandled {path}"}})
+
+
+@pytest.fixture
+def graph() -> FakeGraph:
+    return FakeGraph()
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+def mailbox(graph: FakeGraph, sleeps: list[float], folder: str = "INBOX") -> GraphMailbox:
+    return GraphMailbox(
+        SERVER,
+        folder,
+        http_client=httpx.Client(transport=httpx.MockTransport(graph)),
+        token_provider=lambda: TOKEN,
+        sleep=sleeps.append,
+        max_wait_seconds=60,
+    )
+
+
+def test_fetch_follows_next_links_oldest_first_and_stops_at_the_limit(graph, sleeps):
+    graph.add("inbox", "m1", "m2", "m3", "m4", "m5")
+
+    batch = mailbox(graph, sleeps).fetch_batch(3)
+
+    assert [m.key for m in batch] == ["m1", "m2", "m3"]
+    assert batch[0].raw == b"Subject: reply m1\r\n\r\nAPPROVE\r\n"
+    lists = [r for r in graph.requests if r.url.path.endswith("/messages")]
+    assert len(lists) == 2  # page 3 is never asked for
+    first = lists[0]
+    assert first.method == "GET"
+    assert first.url.path == "/v1.0/users/approvals@contoso.com/mailFolders/inbox/messages"
+    assert first.url.params["$select"] == "id,receivedDateTime"
+    assert first.url.params["$orderby"] == "receivedDateTime asc"
+    assert first.url.params["$top"] == "3"
+    assert lists[1].url.params["$skip"] == "2"  # the nextLink, followed as given
+    contents = [r for r in graph.requests if r.url.path.endswith("/$value")]
+    assert [r.url.path.split("/")[-2] for r in contents] == ["m1", "m2", "m3"]
+
+
+def test_named_folder_is_resolved_by_display_name_once(graph, sleeps):
+    graph.add("folder-replies", "r1")
+    box = mailbox(graph, sleeps, folder="Approval Replies")
+
+    assert [m.key for m in box.fetch_batch(10)] == ["r1"]
+    assert box.count() == 1
+
+    lookups = [r for r in graph.requests if r.url.path.endswith("/mailFolders")]
+    assert len(lookups) == 1
+    assert lookups[0].url.params["$filter"] == "displayName eq 'Approval Replies'"
+
+
+def test_missing_folder_is_a_mailbox_error_naming_it(graph, sleeps):
+    with pytest.raises(MailboxError, match='no top-level folder "O\'Brien"'):
+        mailbox(graph, sleeps, folder="O'Brien").fetch_batch(5)
+    [lookup] = graph.requests
+    assert lookup.url.params["$filter"] == "displayName eq 'O''Brien'"
+
+
+def test_move_creates_the_missing_folder_then_moves_each_message(graph, sleeps):
+    graph.add("inbox", "m1", "m2", "m3")
+    box = mailbox(graph, sleeps)
+
+    box.move(["m1", "m2"], "Processed")
+    box.move(["m3"], "Processed")
+
+    created = [
+        r for r in graph.requests if r.method == "POST" and r.url.path.endswith("/mailFolders")
+    ]
+    assert [json.loads(r.content) for r in created] == [{"displayName": "Processed"}]
+    moves = [r for r in graph.requests if r.url.path.endswith("/move")]
+    created_id = graph.names["Processed"]
+    assert [json.loads(r.content) for r in moves] == [{"destinationId": created_id}] * 3
+    assert list(graph.folders[created_id]) == ["m1", "m2", "m3"]
+    assert box.count() == 0
+
+
+def test_delete_removes_each_message_and_tolerates_one_already_gone(graph, sleeps):
+    graph.add("inbox", "m1", "m2")
+    box = mailbox(graph, sleeps)
+
+    box.delete(["m1", "gone", "m2"])
+
+    deletes = [r for r in graph.requests if r.method == "DELETE"]
+    assert [r.url.path.rsplit("/", 1)[1] for r in deletes] == ["m1", "gone", "m2"]
+    assert box.count() == 0
+
+
+def test_429_waits_for_retry_after_and_then_succeeds(graph, sleeps):
+    graph.add("inbox", "m1")
+    graph.throttle = ["3"]
+
+    batch = mailbox(graph, sleeps).fetch_batch(5)
+
+    assert [m.key for m in batch] == ["m1"]
+    assert sleeps == [3.0]
+
+
+def test_retry_after_is_bounded_by_max_wait(graph, sleeps):
+    graph.throttle = ["86400"]
+    assert mailbox(graph, sleeps).count() == 0
+    assert sleeps == [60.0]
+
+
+def test_throttling_that_does_not_stop_becomes_a_mailbox_error(graph, sleeps):
+    graph.throttle = ["1", "1", "1", "1"]
+
+    with pytest.raises(MailboxError) as caught:
+        mailbox(graph, sleeps).count()
+
+    assert "HTTP 429" in str(caught.value) and "TooManyRequests" in str(caught.value)
+    assert sleeps == [1.0, 1.0]  # max_attempts = 3: two waits, then give up
+    assert TOKEN not in str(caught.value)
+
+
+def test_other_failures_raise_mailbox_error_with_graph_error_text(sleeps):
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            403, json={"error": {"code": "ErrorAccessDenied", "message": "Access is denied."}}
+        )
+
+    box = GraphMailbox(
+        SERVER,
+        http_client=httpx.Client(transport=httpx.MockTransport(refuse)),
+        token_provider=lambda: TOKEN,
+        sleep=sleeps.append,
+    )
+    with pytest.raises(MailboxError, match="ErrorAccessDenied: Access is denied") as caught:
+        box.fetch_batch(5)
+    assert TOKEN not in str(caught.value)
+    assert sleeps == []  # a refusal is not retried
+
+
+def test_connection_failure_is_a_transport_error_without_the_token(sleeps):
+    def drop(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+    box = GraphMailbox(
+        SERVER,
+        http_client=httpx.Client(transport=httpx.MockTransport(drop)),
+        token_provider=lambda: TOKEN,
+        sleep=sleeps.append,
+    )
+    with pytest.raises(TransportError) as caught:
+        box.count()
+    assert caught.value.__cause__ is None and TOKEN not in str(caught.value)
+    box.close()
+    box.close()
+
+
+def test_zero_limit_makes_no_request(graph, sleeps):
+    assert mailbox(graph, sleeps).fetch_batch(0) == []
+    assert graph.requests == []
