@@ -72,8 +72,6 @@ class _Loader:
         self.notices: list[str] = []
         self.raw_text = ""
         self.lines: _TomlLines | None = None
-        # (server name, key) pairs whose value came from a properties file, for error messages.
-        self.from_properties: dict[tuple[str, str], str] = {}
 
     # -- reading --------------------------------------------------------------------------
 
@@ -104,6 +102,7 @@ class _Loader:
                 result[key] = {name: self._server(name, table) for name, table in value.items()}
             else:
                 result[key] = self._expand_tree(value, (key,), env)
+        _resolve_paths(result, self.base)
         return result
 
     def _server(self, name: str, table: Any) -> Any:
@@ -174,9 +173,6 @@ class _Loader:
                 f"{properties.where(display, lines.get(key))}: {key} is not used for "
                 f"{server_type} server [servers.{name}]; the line is ignored"
             )
-        for key in mapped.fields:
-            if key not in table:
-                self.from_properties[(name, key)] = display
         return mapped.fields
 
     def _display_path(self, file: Path) -> str:
@@ -220,12 +216,7 @@ class _Loader:
         if kind in ("union_tag_invalid", "union_tag_not_found"):
             path = (*path, "type")
         message = _problem_text(problem, located, path)
-        origin = ""
-        if len(path) >= 3 and path[0] == "servers":
-            source = self.from_properties.get((str(path[1]), str(path[2])))
-            if source is not None:
-                origin = f" (from {source})"
-        return f"{self.display}{_where_in_toml(path, located)}{origin}: {message}"
+        return f"{self.display}{_where_in_toml(path, located)}: {message}"
 
 
 # --- paths -------------------------------------------------------------------------------------

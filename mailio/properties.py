@@ -56,8 +56,12 @@ def expand(
     source: str,
     line: int | None,
     hint: str = ENV_HINT,
+    defines: str | None = None,
 ) -> str:
-    """Replaces every ``$<<NAME>>`` in ``text``; ``hint`` says where NAME could be defined."""
+    """Replaces every ``$<<NAME>>`` in ``text``; ``hint`` says where NAME could be defined.
+
+    ``defines`` names the variable whose value ``text`` is, so ``A=$<<A>>`` is a cycle.
+    """
     place = where(source, line)
 
     def expand_within(template: str, stack: tuple[str, ...]) -> str:
@@ -77,7 +81,7 @@ def expand(
                 )
             value = resolve(name)
             if value is None:
-                needed_by = f" (needed by $<<{stack[-1]}>>)" if stack else ""
+                needed_by = f" (needed by $<<{stack[-1]}>>)" if len(stack) > len(start) else ""
                 raise TemplateVariableError(
                     f"{place}: $<<{name}>> is not defined{needed_by}; {hint.format(name=name)}"
                 )
@@ -85,7 +89,8 @@ def expand(
 
         return _REFERENCE.sub(replace, template)
 
-    return expand_within(text, ())
+    start = (defines,) if defines else ()
+    return expand_within(text, start)
 
 
 def first_of(*resolvers: Resolver) -> Resolver:
@@ -252,8 +257,10 @@ def resolve_properties(
     raw = {entry.key: entry.value for entry in entries}
     outside = (from_mapping(server_fields), from_environment(environ))
 
-    def expand_here(text: str, resolve: Resolver, line: int) -> str:
-        return expand(text, resolve, source=source, line=line, hint=PROPERTIES_HINT)
+    def expand_here(text: str, resolve: Resolver, line: int, defines: str | None = None) -> str:
+        return expand(
+            text, resolve, source=source, line=line, hint=PROPERTIES_HINT, defines=defines
+        )
 
     by_raw_key = first_of(from_mapping(raw), *outside)
     keys = [expand_here(entry.key, by_raw_key, entry.line) for entry in entries]
@@ -261,7 +268,7 @@ def resolve_properties(
     defined = {**raw, **{key: entry.value for key, entry in zip(keys, entries, strict=True)}}
     by_key = first_of(from_mapping(defined), *outside)
     return [
-        Property(key, expand_here(entry.value, by_key, entry.line), entry.line)
+        Property(key, expand_here(entry.value, by_key, entry.line, defines=key), entry.line)
         for key, entry in zip(keys, entries, strict=True)
     ]
 
