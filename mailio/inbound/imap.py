@@ -327,13 +327,17 @@ class _Imap4(imaplib.IMAP4):
 
     def _connect(self) -> None:
         try:
-            super()._connect()
+            super()._connect()  # type: ignore[misc]  # imaplib's private step, not in typeshed
         except TimeoutError as exc:
             if isinstance(exc, MailIOError):
                 raise
             server = self._mailio_server
+            # imaplib sets ``welcome`` once the greeting is in; then CAPABILITY was slow.
+            silent_at = (
+                "sent no greeting" if not hasattr(self, "welcome") else "did not answer CAPABILITY"
+            )
             raise TransportTimeout(
-                f"{server_label(server)} sent no greeting within "
+                f"{server_label(server)} {silent_at} within "
                 f"{server.timeouts.greeting:g} s (timeouts.greeting)"
             ) from exc
 

@@ -142,22 +142,27 @@ class SmtpSender:
             return SendResult(message_id, _reply_error(exc.code, exc.message))
         except (aiosmtplib.SMTPTimeoutError, TimeoutError) as exc:
             smtp.close()
-            error = TemporarySendError(
-                f"{self.name} did not answer within {self.server.timeouts.socket:g} s "
-                "(timeouts.socket) while sending"
+            timeout = self.server.timeouts.socket
+            return _failed(
+                message_id,
+                TemporarySendError(
+                    f"{self.name} did not answer within {timeout:g} s (timeouts.socket) "
+                    "while sending"
+                ),
+                exc,
             )
-            error.__cause__ = exc
-            return SendResult(message_id, error)
         except (aiosmtplib.SMTPServerDisconnected, OSError) as exc:
             smtp.close()
-            error = TemporarySendError(f"connection to {self.name} lost while sending: {exc}")
-            error.__cause__ = exc
-            return SendResult(message_id, error)
+            return _failed(
+                message_id,
+                TemporarySendError(f"connection to {self.name} lost while sending: {exc}"),
+                exc,
+            )
         except (aiosmtplib.SMTPException, ValueError) as exc:
             # No From/recipients, an address SMTP cannot carry, SMTPUTF8 not offered…
-            error = PermanentSendError(f"{self.name} cannot send this message: {exc}")
-            error.__cause__ = exc
-            return SendResult(message_id, error)
+            return _failed(
+                message_id, PermanentSendError(f"{self.name} cannot send this message: {exc}"), exc
+            )
         if refused:
             log.warning(
                 "%s accepted message %s but refused some recipients: %s",
@@ -351,6 +356,11 @@ def _connection_failure(exc: TransportError, name: str) -> SendError:
     error.__cause__ = exc
     log.error("%s: %s", name, exc)
     return error
+
+
+def _failed(message_id: str, error: SendError, cause: BaseException) -> SendResult:
+    error.__cause__ = cause  # the library's exception, for logs and for callers who care
+    return SendResult(message_id, error)
 
 
 def _reply_error(code: int | None, text: str) -> SendError:
