@@ -252,3 +252,10 @@ def test_connection_failure_is_a_transport_error_without_the_token(sleeps):
 def test_zero_limit_makes_no_request(graph, sleeps):
     assert mailbox(graph, sleeps).fetch_batch(0) == []
     assert graph.requests == []
+
+
+def test_from_settings_builds_a_mailbox_without_network(graph, sleeps):
+    box = GraphMailbox.from_settings(SERVER, "Approval Replies")
+    assert box.folder == "Approval Replies" and "approvals@contoso.com" in repr(box)
+    assert "client_secret" not in repr(box)
+    box.close()

@@ -20,10 +20,11 @@ from urllib.parse import quote
 
 import httpx
 
-from mailio.config import GraphServer
+from mailio.config import GRAPH_SCOPE, GraphServer
 from mailio.errors import MailboxError, TransportError, TransportTimeout
-from mailio.http import parse_retry_after
+from mailio.http import build_http_client, parse_retry_after
 from mailio.inbound.base import FetchedMessage
+from mailio.oauth import OAuth2TokenProvider
 from mailio.outbound.graph import graph_error_text, user_url
 
 _THROTTLED = frozenset({429, 503})
@@ -60,6 +61,23 @@ class GraphMailbox:
         self._max_wait = max_wait_seconds
         self._retry = server.retry
         self._folder_ids: dict[str, str] = {}
+
+    @classmethod
+    def from_settings(
+        cls,
+        server: GraphServer,
+        folder: str = "INBOX",
+        *,
+        http_client: httpx.Client | None = None,
+        token_provider: Callable[[], str] | None = None,
+    ) -> GraphMailbox:
+        """A mailbox with the server's timeouts and proxy, and tokens from its [oauth2] table."""
+        client = http_client or build_http_client(server.timeouts, server.proxy)
+        if token_provider is None:
+            token_provider = OAuth2TokenProvider(
+                server.oauth2, GRAPH_SCOPE, http_client=client
+            ).token
+        return cls(server, folder, http_client=client, token_provider=token_provider)
 
     # --- Mailbox protocol ----------------------------------------------------------------
 
