@@ -10,9 +10,10 @@ from email.message import EmailMessage
 import pytest
 from imapclient import IMAPClient
 
-from mailio.config import ImapServer
+from mailio.config import ImapServer, OAuth2Settings
+from mailio.devservers.dovecot import DovecotServer
 from mailio.devservers.ports import free_port
-from mailio.errors import AuthenticationError, MailboxError, TransportError
+from mailio.errors import AuthenticationError, ConfigError, MailboxError, TransportError
 from mailio.inbound.imap import ImapMailbox
 
 
@@ -179,3 +180,56 @@ def test_connection_refused_is_a_transport_error(mail_stack, address):
 def test_keys_that_are_not_uids_are_refused(mailbox):
     with pytest.raises(MailboxError, match="UIDs"):
         mailbox.delete(["not-a-uid"])
+
+
+OAUTH_USER = "oauth-approvals@example.test"
+OAUTH_TOKEN = "token-for-oauth-approvals"
+
+
+@pytest.fixture(scope="module")
+def oauth_dovecot(tmp_path_factory) -> Iterator[DovecotServer]:
+    """Dovecot whose XOAUTH2 accepts exactly OAUTH_TOKEN for OAUTH_USER."""
+    folder = tmp_path_factory.mktemp("dovecot-oauth")
+    with DovecotServer(folder, oauth2_tokens={OAUTH_USER: OAUTH_TOKEN}) as server:
+        yield server
+
+
+def _oauth_server(dovecot: DovecotServer) -> ImapServer:
+    return ImapServer(
+        host=dovecot.host,
+        port=dovecot.imap_port,
+        security="none",
+        auth="oauth2",
+        username=OAUTH_USER,
+        oauth2=OAuth2Settings(tenant="t", client_id="c", client_secret="s"),
+    )
+
+
+def test_oauth2_logs_in_with_xoauth2_and_asks_for_a_token_per_login(oauth_dovecot):
+    tokens_given: list[str] = []
+
+    def token_provider() -> str:
+        tokens_given.append(OAUTH_TOKEN)
+        return OAUTH_TOKEN
+
+    with ImapMailbox(_oauth_server(oauth_dovecot), "INBOX", token_provider=token_provider) as box:
+        assert box.count() == 0
+        assert box.fetch_batch(1) == []
+
+    assert tokens_given == [OAUTH_TOKEN]
+
+
+def test_a_refused_oauth2_token_is_an_authentication_error_that_hides_the_token(oauth_dovecot):
+    stale = "stale-token-xyz"
+    box = ImapMailbox(_oauth_server(oauth_dovecot), "INBOX", token_provider=lambda: stale)
+
+    with pytest.raises(AuthenticationError) as caught:
+        box.count()
+
+    assert OAUTH_USER in str(caught.value)
+    assert stale not in str(caught.value)
+
+
+def test_oauth2_without_a_token_provider_is_a_config_error(oauth_dovecot):
+    with pytest.raises(ConfigError, match="token provider"):
+        ImapMailbox(_oauth_server(oauth_dovecot), "INBOX")
