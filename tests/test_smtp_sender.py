@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Iterator
 from email.message import EmailMessage
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
-from mailio.config import ImapServer, PoolSettings, RetrySettings, SmtpServer
-from mailio.devservers.ports import free_port
+from mailio.config import ImapServer, OAuth2Settings, PoolSettings, RetrySettings, SmtpServer
+from mailio.devservers.ports import LOOPBACK, free_port
 from mailio.errors import (
     AuthenticationError,
     PermanentSendError,
@@ -207,3 +211,81 @@ def test_only_temporary_errors_are_retried_and_only_up_to_max_attempts():
     assert should_retry(temporary, 2, settings)
     assert not should_retry(temporary, 3, settings)
     assert not should_retry(permanent, 1, settings)
+
+
+class _XOAuth2Handler:
+    """aiosmtpd handler offering only AUTH XOAUTH2, accepting one bearer token."""
+
+    def __init__(self, user: str, token: str) -> None:
+        self.user, self.token = user, token
+        self.received: list[bytes] = []
+
+    async def auth_XOAUTH2(self, server, args):  # noqa: N802 - name fixed by aiosmtpd
+        fields = base64.b64decode(args[1]).decode().split("\x01")
+        ok = fields[:2] == [f"user={self.user}", f"auth=Bearer {self.token}"]
+        return AuthResult(success=ok, handled=False, auth_data=self.user if ok else None)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.received.append(envelope.content)
+        return "250 OK"
+
+
+@pytest.fixture
+def xoauth2_server() -> Iterator[tuple[_XOAuth2Handler, int]]:
+    handler = _XOAuth2Handler("engine@example.test", "good-token")
+    port = free_port()
+    controller = Controller(
+        handler,
+        hostname=LOOPBACK,
+        port=port,
+        server_hostname="xoauth2.localhost",
+        auth_required=True,
+        auth_require_tls=False,
+        auth_exclude_mechanism=["LOGIN", "PLAIN"],
+    )
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+# Plain AUTH on loopback is the point of this test server.
+_plain_auth_is_intended = pytest.mark.filterwarnings(
+    "ignore:Requiring AUTH while not requiring TLS"
+)
+
+
+def _oauth_server(port: int) -> SmtpServer:
+    return SmtpServer(
+        host=LOOPBACK,
+        port=port,
+        security="none",
+        auth="oauth2",
+        username="engine@example.test",
+        oauth2=OAuth2Settings(tenant="t", client_id="c", client_secret="s"),
+    )
+
+
+@_plain_auth_is_intended
+def test_oauth2_authenticates_with_xoauth2(xoauth2_server):
+    handler, port = xoauth2_server
+
+    [result] = SmtpSender(_oauth_server(port), token_provider=lambda: "good-token").send_messages(
+        [_message("someone@example.test", "oauth")]
+    )
+
+    assert result.ok, result.error
+    assert len(handler.received) == 1
+
+
+@_plain_auth_is_intended
+def test_a_refused_oauth2_token_fails_the_batch_without_showing_the_token(xoauth2_server):
+    handler, port = xoauth2_server
+
+    [result] = SmtpSender(_oauth_server(port), token_provider=lambda: "stale-token").send_messages(
+        [_message("someone@example.test", "oauth")]
+    )
+
+    assert isinstance(result.error, PermanentSendError)
+    assert isinstance(result.error.__cause__, AuthenticationError)
+    assert "stale-token" not in str(result.error)
+    assert handler.received == []
