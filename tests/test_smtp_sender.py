@@ -14,6 +14,7 @@ from mailio.config import ImapServer, OAuth2Settings, PoolSettings, RetrySetting
 from mailio.devservers.ports import LOOPBACK, free_port
 from mailio.errors import (
     AuthenticationError,
+    ConfigError,
     PermanentSendError,
     TemporarySendError,
     TransportError,
@@ -289,3 +290,18 @@ def test_a_refused_oauth2_token_fails_the_batch_without_showing_the_token(xoauth
     assert isinstance(result.error.__cause__, AuthenticationError)
     assert "stale-token" not in str(result.error)
     assert handler.received == []
+
+
+@_plain_auth_is_intended
+def test_a_token_provider_that_fails_marks_the_batch_instead_of_raising(xoauth2_server):
+    _, port = xoauth2_server
+
+    def broken_provider() -> str:
+        raise ConfigError("[oauth2] certificate_file: cannot read it")
+
+    results = SmtpSender(_oauth_server(port), token_provider=broken_provider).send_messages(
+        [_message("someone@example.test", "o1"), _message("someone@example.test", "o2")]
+    )
+
+    assert all(isinstance(r.error, PermanentSendError) for r in results)
+    assert all(isinstance(r.error.__cause__, ConfigError) for r in results)

@@ -34,6 +34,7 @@ from mailio.connect import open_socket
 from mailio.errors import (
     AuthenticationError,
     ConfigError,
+    MailIOError,
     PermanentSendError,
     SecurityError,
     SendError,
@@ -107,7 +108,9 @@ class SmtpSender:
                 if smtp is None:
                     try:
                         smtp = await self._open()
-                    except TransportError as exc:
+                    except (
+                        MailIOError
+                    ) as exc:  # TransportError, or ConfigError from a token provider
                         # Leave the message to another connection; if none can
                         # connect either, this error becomes every leftover's result.
                         batch.pending.appendleft(index)
@@ -333,16 +336,17 @@ class _Batch:
         ]
 
 
-def _connection_failure(exc: TransportError, name: str) -> SendError:
+def _connection_failure(exc: MailIOError, name: str) -> SendError:
     """What a failed connect/TLS/login means for the messages that were not sent.
 
-    Timeouts and refused connections pass: retry. A TLS refusal or refused
-    credentials will not fix themselves: permanent until someone changes the
-    configuration (except a 4xx AUTH reply, which the server says is temporary).
+    Timeouts and refused connections pass: retry. A TLS refusal, refused
+    credentials or a broken token configuration will not fix themselves: permanent
+    until someone changes the configuration (except a 4xx AUTH reply, which the
+    server says is temporary).
     """
     code = getattr(exc.__cause__, "code", None)
     error: SendError
-    if isinstance(exc, SecurityError):
+    if isinstance(exc, SecurityError | ConfigError):
         error = PermanentSendError(f"not sent: {exc}")
     elif isinstance(exc, AuthenticationError):
         cls = (
