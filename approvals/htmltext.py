@@ -18,6 +18,7 @@ with thousands of nested tags must not exhaust the recursion limit.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -146,7 +147,7 @@ def render_text(root: Tag, *, is_quote: Callable[[Tag], bool] | None = None) -> 
                     in_pre -= 1
 
                 exits.append(leave_pre)
-            exits.append(lambda count=2 if name in _PARAGRAPHS else 1: breaks(count))
+            exits.append(functools.partial(breaks, 2 if name in _PARAGRAPHS else 1))
         elif name in ("td", "th"):
             exits.append(lambda: write(" "))
         stack.extend(reversed(exits))

@@ -1,0 +1,169 @@
+"""Reading headers and text parts of a parsed message without ever raising.
+
+``email.policy.default`` parses a header when it is first read, and some
+malformed headers make that raise. We read the raw header text instead
+(``raw_items``), decode RFC 2047 words ourselves and fall back to the raw text
+when decoding fails. Bodies are decoded from their transfer encoding by the
+``email`` package and from their charset here: an unknown or broken charset
+degrades to UTF-8 with replacement characters.
+"""
+
+from __future__ import annotations
+
+import binascii
+import email.utils
+import re
+from collections.abc import Iterator
+from email.errors import HeaderParseError, MessageError
+from email.header import decode_header
+from email.message import Message
+
+# What the email package raises on hostile input; we degrade instead (see module doc).
+DECODE_ERRORS = (
+    ValueError,
+    LookupError,
+    UnicodeError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    HeaderParseError,
+    MessageError,
+    binascii.Error,
+)
+
+_MSG_ID = re.compile(r"<([^<>\s]+)>")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def raw_headers(message: Message, name: str) -> list[str]:
+    """Undecoded values of every header called ``name`` (case-insensitive)."""
+    wanted = name.lower()
+    try:
+        items = list(message.raw_items())
+    except DECODE_ERRORS:
+        return []
+    return [str(value) for key, value in items if str(key).lower() == wanted]
+
+
+def header_values(message: Message, name: str) -> list[str]:
+    """Decoded, unfolded values of every header called ``name``."""
+    return [decode_words(value) for value in raw_headers(message, name)]
+
+
+def header(message: Message, name: str) -> str:
+    """The first decoded value of ``name``, or ""."""
+    values = header_values(message, name)
+    return values[0] if values else ""
+
+
+def decode_words(value: str) -> str:
+    """Decode RFC 2047 encoded words; raw 8-bit header bytes are read as UTF-8."""
+    text = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    text = text.replace("\r", "").replace("\n", "")
+    try:
+        chunks = decode_header(text)
+    except DECODE_ERRORS:
+        return text
+    out: list[str] = []
+    for chunk, charset in chunks:
+        if isinstance(chunk, str):
+            out.append(chunk)
+        else:
+            out.append(decode_bytes(chunk, charset))
+    # decode_header drops the space between an encoded word and plain text only sometimes.
+    joined = "".join(out) if any(isinstance(chunk, bytes) for chunk, _ in chunks) else text
+    return joined.strip()
+
+
+def decode_bytes(data: bytes, charset: str | None) -> str:
+    """Decode with the declared charset, else UTF-8; never raises."""
+    for candidate in (charset, "utf-8"):
+        if not candidate:
+            continue
+        try:
+            return data.decode(candidate, "replace")
+        except DECODE_ERRORS:
+            continue
+    return data.decode("latin-1")
+
+
+def addresses(values: list[str]) -> list[str]:
+    """Lower-cased addr-specs found in address header values."""
+    try:
+        pairs = email.utils.getaddresses(values)
+    except DECODE_ERRORS:
+        return []
+    return [addr.strip().lower() for _, addr in pairs if "@" in addr]
+
+
+def message_ids(values: list[str]) -> list[str]:
+    """Message ids without angle brackets, in order, without repeats."""
+    found: dict[str, None] = {}
+    for value in values:
+        ids = _MSG_ID.findall(value) or value.split()
+        for item in ids:
+            found.setdefault(item.strip("<> \t"), None)
+    found.pop("", None)
+    return list(found)
+
+
+def collapse(text: str) -> str:
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def content_type(part: Message) -> str:
+    try:
+        return part.get_content_type().lower()
+    except DECODE_ERRORS:
+        return "text/plain"
+
+
+def param(part: Message, name: str) -> str:
+    try:
+        value = part.get_param(name)
+    except DECODE_ERRORS:
+        return ""
+    if isinstance(value, tuple):  # RFC 2231 (charset, language, value)
+        value = value[2]
+    return str(value or "").lower()
+
+
+def is_attachment(part: Message) -> bool:
+    disposition = raw_headers(part, "content-disposition")
+    return bool(disposition) and disposition[0].strip().lower().startswith("attachment")
+
+
+def part_text(part: Message) -> str:
+    """The decoded text of a non-multipart part ("" for anything else)."""
+    try:
+        if part.is_multipart():
+            return ""
+        data = part.get_payload(decode=True)
+    except DECODE_ERRORS:
+        return ""
+    if not isinstance(data, bytes):
+        return ""
+    charset = param(part, "charset") or None
+    return decode_bytes(data, charset)
+
+
+def children(part: Message) -> list[Message]:
+    """Sub-parts of a multipart or message/* part."""
+    try:
+        payload = part.get_payload()
+    except DECODE_ERRORS:
+        return []
+    if isinstance(payload, list):
+        return [child for child in payload if isinstance(child, Message)]
+    return []
+
+
+def walk(message: Message, *, into_messages: bool) -> Iterator[Message]:
+    """Every part, depth first; attached messages (message/*) only if ``into_messages``."""
+    stack = [message]
+    while stack:
+        part = stack.pop()
+        yield part
+        kind = content_type(part)
+        if kind.startswith("multipart/") or (into_messages and kind.startswith("message/")):
+            stack.extend(reversed(children(part)))

@@ -1,0 +1,188 @@
+"""Raw reply bytes in, a :class:`ParsedReply` out. Pure: no I/O, never raises.
+
+The steps live in their own modules: :mod:`approvals.quotes` finds the new
+text, :mod:`approvals.verdicts` reads approve/reject from it,
+:mod:`approvals.reply_kinds` tells replies from auto-replies and bounces and
+parses Authentication-Results, :mod:`approvals.htmltext` renders HTML-only
+replies. This module reads the MIME structure and puts the answer together.
+
+Which body: the first text/plain part outside attachments and attached
+messages; else the first text/html part. Token search order: the To, Cc,
+Delivered-To and X-Original-To addresses (our Reply-To is
+approvals+TOKEN@…), the subject, then the whole body including the quote
+(the watermark is usually quoted), then every other part and attached
+message (a bounce carries our notification there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.message import Message
+from email.parser import BytesParser
+from email.policy import default as default_policy
+
+from approvals import mailparts
+from approvals.quotes import extract_new_text
+from approvals.reply_kinds import (
+    AuthResult,
+    ReplyKind,
+    bounced_message_ids,
+    classify,
+    parse_authentication_results,
+)
+from approvals.tokens import find_tokens
+from approvals.verdicts import Verdict, read_verdict
+
+__all__ = [
+    "AuthResult",
+    "ParsedReply",
+    "ReplyKind",
+    "Verdict",
+    "dmarc_passed",
+    "extract_new_text",
+    "parse_reply",
+]
+
+_TOKEN_HEADERS = ("to", "cc", "delivered-to", "x-original-to")
+
+
+@dataclass(frozen=True)
+class ParsedReply:
+    verdict: Verdict | None
+    comment: str
+    new_text: str
+    token: str | None
+    kind: ReplyKind
+    reasons: tuple[str, ...]
+    sender: str | None
+    message_id: str | None
+    references: tuple[str, ...]
+    subject: str
+    bounced_message_ids: tuple[str, ...]
+    authentication_results: tuple[AuthResult, ...]
+
+    def __repr__(self) -> str:  # the token is a credential: keep it out of logs
+        token = "<set>" if self.token else None
+        return (
+            f"ParsedReply(verdict={self.verdict!r}, kind={self.kind!r}, token={token}, "
+            f"sender={self.sender!r}, message_id={self.message_id!r}, reasons={self.reasons!r})"
+        )
+
+
+def parse_reply(raw: bytes) -> ParsedReply:
+    """Parse one raw message. Any input gives a result; unreadable input gives no verdict."""
+    try:
+        return _parse(bytes(raw))
+    except Exception as error:  # noqa: BLE001
+        # The contract is "never raises": one message the email package chokes on must not
+        # stop the poller from processing the rest of the folder. The reason says what happened.
+        return ParsedReply(
+            verdict=None,
+            comment="",
+            new_text="",
+            token=None,
+            kind=ReplyKind.REPLY,
+            reasons=(f"message could not be parsed ({type(error).__name__}); no verdict",),
+            sender=None,
+            message_id=None,
+            references=(),
+            subject="",
+            bounced_message_ids=(),
+            authentication_results=(),
+        )
+
+
+def dmarc_passed(reply: ParsedReply, trusted_authserv_ids: Sequence[str]) -> bool:
+    """True only if an Authentication-Results header from a trusted authserv-id says dmarc=pass."""
+    trusted = {item.strip().lower() for item in trusted_authserv_ids if item.strip()}
+    return any(
+        result.authserv_id in trusted and result.dmarc == "pass"
+        for result in reply.authentication_results
+    )
+
+
+def _parse(raw: bytes) -> ParsedReply:
+    message = BytesParser(policy=default_policy).parsebytes(raw)
+    subject = mailparts.collapse(mailparts.header(message, "subject"))
+    senders = mailparts.addresses(mailparts.header_values(message, "from"))
+    sender = senders[0] if senders else None
+    message_ids = mailparts.message_ids(mailparts.header_values(message, "message-id")[:1])
+    references = mailparts.message_ids(
+        mailparts.header_values(message, "in-reply-to")
+        + mailparts.header_values(message, "references")
+    )
+    body, is_html = _body(message)
+    kind, kind_reason = classify(message, subject, sender)
+    new_text = extract_new_text(body, html=is_html)
+    reasons: list[str] = [kind_reason] if kind_reason else []
+    if kind is ReplyKind.REPLY:
+        reading = read_verdict(new_text, subject)
+        verdict, comment = reading.verdict, reading.comment
+        reasons += reading.reasons
+    else:
+        verdict, comment = None, ""
+        reasons.append(f"no verdict from an {kind.value.replace('_', '-')}")
+    return ParsedReply(
+        verdict=verdict,
+        comment=comment,
+        new_text=new_text,
+        token=_find_token(message, subject, body),
+        kind=kind,
+        reasons=tuple(reasons),
+        sender=sender,
+        message_id=message_ids[0] if message_ids else None,
+        references=tuple(references),
+        subject=subject,
+        bounced_message_ids=(
+            bounced_message_ids(message, body) if kind is ReplyKind.BOUNCE else ()
+        ),
+        authentication_results=parse_authentication_results(
+            mailparts.header_values(message, "authentication-results")
+        ),
+    )
+
+
+def _body(message: Message) -> tuple[str, bool]:
+    """(text, is_html) of the part a person reads; ("", False) when there is none."""
+    html: Message | None = None
+    for part in mailparts.walk(message, into_messages=False):
+        kind = mailparts.content_type(part)
+        if part is not message and mailparts.is_attachment(part):
+            continue
+        if kind == "text/plain":
+            return mailparts.part_text(part), False
+        if kind == "text/html" and html is None:
+            html = part
+    if html is not None:
+        return mailparts.part_text(html), True
+    return "", False
+
+
+def _find_token(message: Message, subject: str, body: str) -> str | None:
+    for name in _TOKEN_HEADERS:
+        for value in mailparts.header_values(message, name):
+            tokens = find_tokens(value)
+            if tokens:
+                return tokens[0]
+    for text in (subject, body):
+        tokens = find_tokens(text)
+        if tokens:
+            return tokens[0]
+    for part in mailparts.walk(message, into_messages=True):
+        if mailparts.content_type(part).startswith("message/") and part is not message:
+            for attached in mailparts.children(part):
+                tokens = find_tokens(" ".join(str(v) for _, v in _raw_items(attached)))
+                if tokens:
+                    return tokens[0]
+        tokens = find_tokens(mailparts.part_text(part))
+        if tokens:
+            return tokens[0]
+    return None
+
+
+def _raw_items(message: Message) -> list[tuple[str, str]]:
+    try:
+        return [(str(key), str(value)) for key, value in message.raw_items()]
+    except mailparts.DECODE_ERRORS:
+        return []
