@@ -11,6 +11,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from approvals.models import (
     Decision,
     DecisionRow,
     InboxOutcome,
+    NotificationKind,
     NotificationLog,
     NotificationRow,
     NotificationStatus,
@@ -44,6 +46,7 @@ from mailio.errors import ConfigError
 from mailio.factory import build_mailbox, build_sender
 from mailio.inbound.base import Mailbox
 from mailio.outbound.base import Sender
+from mailio.probe import ProbeStep, probe_mailbox, probe_sender
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +146,7 @@ class ApprovalEngine:
                     expires_at=expires_at,
                 )
                 session.add(request)
+                session.flush()  # the notifications refer to it
                 for address, name in people:
                     notification = NotificationRow(
                         request_id=request_id,
@@ -150,6 +154,7 @@ class ApprovalEngine:
                         approver_name=name,
                         message_id=new_message_id(domain),
                         mime=b"",
+                        created_at=now,
                         next_attempt_at=now,
                     )
                     session.add(notification)
@@ -303,6 +308,36 @@ class ApprovalEngine:
         self._deliver_outcomes(only=request_id)
         return self.get(request_id)
 
+    def test_configuration(self, to: str | None = None) -> list[ProbeStep]:
+        """Send a test message through each outbound server and open the reply folder."""
+        settings = self._settings
+        recipient = to or parseaddr(settings.outbound.from_address)[1]
+        steps: list[ProbeStep] = []
+        for sender, name in zip(
+            self._sender_factory(settings), [settings.outbound.server, *settings.outbound.fallback],
+            strict=True,
+        ):
+            message = EmailMessage()
+            message["From"] = settings.outbound.from_address
+            message["To"] = recipient
+            message["Subject"] = f"Approvals test message via {name}"
+            message["Message-ID"] = f"<{new_message_id(sender_domain(settings.outbound))}>"
+            message["Auto-Submitted"] = "auto-generated"
+            message.set_content(
+                "This message was sent by `approvals test-config` to check the outbound "
+                f"server {name}. Nothing needs to be done.\n"
+            )
+            try:
+                steps += probe_sender(sender, settings.servers[name], message)
+            finally:
+                sender.close()
+        steps += probe_mailbox(
+            self._mailbox_factory(settings),
+            settings.servers[settings.inbound.server],
+            settings.inbound.folder,
+        )
+        return steps
+
     def outbox(self, request_id: str | None = None, limit: int = 100) -> list[NotificationLog]:
         """The outgoing notification log, newest first."""
         with Session(self._db) as session:
@@ -313,6 +348,7 @@ class ApprovalEngine:
                 NotificationLog(
                     id=row.id,  # type: ignore[arg-type]
                     request_id=row.request_id,
+                    kind=row.kind,
                     approver=row.approver,
                     status=NotificationStatus(row.status),
                     attempts=row.attempts,
@@ -343,7 +379,10 @@ def _parse_approvers(approvers: Iterable[str]) -> list[tuple[str, str]]:
 def _snapshot(session: Session, row: RequestRow) -> ApprovalRequest:
     approvers = session.exec(
         select(NotificationRow.approver)
-        .where(NotificationRow.request_id == row.id)
+        .where(
+            NotificationRow.request_id == row.id,
+            NotificationRow.kind == NotificationKind.APPROVAL,
+        )
         .order_by(col(NotificationRow.id))
     ).all()
     decisions = session.exec(

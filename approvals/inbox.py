@@ -19,11 +19,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from approvals.answers import queue_answer, queue_receipt
 from approvals.errors import ExpiredToken, InvalidToken
 from approvals.models import (
     DecisionRow,
     InboxOutcome,
     InboxRecordRow,
+    NotificationKind,
     NotificationRow,
     NotificationStatus,
     RequestRow,
@@ -53,12 +55,22 @@ class Handling:
 
 
 class _Refusal(Exception):
-    """Internal: the message cannot be used; carries the reason for the record."""
+    """Internal: the message cannot be used; carries the reason for the record.
 
-    def __init__(self, reason: str, request_id: str | None = None) -> None:
+    ``notification`` is set when the reply was identified as coming from the
+    approver it was sent to: only then may the engine answer the sender.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        request_id: str | None = None,
+        notification: NotificationRow | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.request_id = request_id
+        self.notification = notification
 
 
 def message_key(parsed: ParsedReply, raw: bytes) -> str:
@@ -142,17 +154,13 @@ class ReplyHandler:
         try:
             notification = self._notification_for(session, parsed, now)
             request = self._check_request(session, notification, parsed)
+            if parsed.verdict is None:
+                why = "; ".join(parsed.reasons) or "the new text has no approve or reject"
+                raise _Refusal(f"no clear verdict ({why})", request.id, notification)
         except _Refusal as refusal:
+            if refusal.notification is not None:
+                queue_answer(session, self._settings, refusal.notification, parsed, refusal.reason, now)
             return result(InboxOutcome.FAILED, refusal.reason, request_id=refusal.request_id)
-
-        if parsed.verdict is None:
-            why = "; ".join(parsed.reasons) or "the new text has no approve or reject"
-            return result(
-                InboxOutcome.FAILED,
-                f"no clear verdict ({why})",
-                request_id=request.id,
-                notification_id=notification.id,
-            )
         session.add(
             DecisionRow(
                 request_id=request.id,
@@ -163,6 +171,9 @@ class ReplyHandler:
                 message_id=key,
             )
         )
+        queue_receipt(
+            session, self._settings, notification, parsed, parsed.verdict.value, parsed.comment, now
+        )
         session.flush()
         verdicts = dict(
             session.exec(
@@ -172,7 +183,10 @@ class ReplyHandler:
             ).all()
         )
         approvers = session.exec(
-            select(NotificationRow.approver).where(NotificationRow.request_id == request.id)
+            select(NotificationRow.approver).where(
+                NotificationRow.request_id == request.id,
+                NotificationRow.kind == NotificationKind.APPROVAL,
+            )
         ).all()
         status = outcome_of(self._settings.policy.mode, approvers, verdicts)
         closed = None
@@ -201,6 +215,7 @@ class ReplyHandler:
             notification = session.get(NotificationRow, claims.notification_id)
             if notification is None:
                 raise _Refusal("bad token: it names no notification of this engine")
+            expired: ExpiredToken | None = None
             try:
                 verify_token(
                     self._settings.tokens.secret.get_secret_value(),
@@ -212,8 +227,9 @@ class ReplyHandler:
             except InvalidToken as exc:
                 raise _Refusal(f"forged token: {exc}", notification.request_id) from None
             except ExpiredToken as exc:
-                raise _Refusal(f"expired token: {exc}", notification.request_id) from None
+                expired = exc
         else:
+            expired = None
             notification = None
             if parsed.references:
                 notification = session.exec(
@@ -237,6 +253,8 @@ class ReplyHandler:
                 f"({', '.join(replies.trusted_authserv_ids)})",
                 notification.request_id,
             )
+        if expired is not None:
+            raise _Refusal(f"expired token: {expired}", notification.request_id, notification)
         return notification
 
     def _check_request(
@@ -246,7 +264,7 @@ class ReplyHandler:
             select(RequestRow).where(RequestRow.id == notification.request_id).with_for_update()
         ).one()
         if request.status != RequestStatus.PENDING:
-            raise _Refusal(f"request is already {request.status}", request.id)
+            raise _Refusal(f"request is already {request.status}", request.id, notification)
         earlier = session.exec(
             select(DecisionRow).where(
                 DecisionRow.request_id == request.id,
@@ -258,6 +276,7 @@ class ReplyHandler:
                 f"{notification.approver} already decided ({earlier.verdict}) on "
                 f"{earlier.decided_at:%Y-%m-%d %H:%M} UTC; kept for review",
                 request.id,
+                notification,
             )
         return request
 

@@ -2,11 +2,12 @@
 
 Tables:
     approval_request   one per request; ``external_id`` is the workflow system's key
-    notification       the outbox: one rendered email per approver, with its delivery log
+    notification       the outbox: every email the engine sends (the approval request to
+                       each approver, answers to unusable replies, receipts), with its
+                       delivery log
     decision           one per approver who decided; unique per (request, approver)
     inbox_record       every reply message the engine has seen, keyed by Message-ID,
                        with what was done with it; this is what makes replays harmless
-    sender_answer      answers sent to approvers whose reply could not be used (rate limit)
 
 Rows never leave the engine: callers get :class:`ApprovalRequest` and
 :class:`Decision` snapshots.
@@ -84,13 +85,19 @@ class RequestRow(SQLModel, table=True):
     outcome_delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
+class NotificationKind(StrEnum):
+    APPROVAL = "approval"  # asks for the decision; carries the token
+    ANSWER = "answer"  # tells an approver why their reply could not be used
+    RECEIPT = "receipt"  # confirms a recorded decision
+
+
 class NotificationRow(SQLModel, table=True):
     __tablename__ = "notification"
-    __table_args__ = (UniqueConstraint("request_id", "approver"),)
 
     id: int | None = Field(default=None, primary_key=True)
     request_id: str = Field(foreign_key="approval_request.id", index=True)
-    approver: str  # lower-cased addr-spec
+    kind: str = Field(default=NotificationKind.APPROVAL)
+    approver: str = Field(index=True)  # lower-cased addr-spec
     approver_name: str = ""
     message_id: str = Field(unique=True)  # without angle brackets
     mime: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
@@ -98,6 +105,7 @@ class NotificationRow(SQLModel, table=True):
     attempts: int = 0
     last_error: str | None = None
     server: str | None = None  # the server that accepted it
+    created_at: datetime = Field(sa_type=UtcDateTime)
     next_attempt_at: datetime = Field(sa_type=UtcDateTime)
     claimed_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
@@ -130,16 +138,6 @@ class InboxRecordRow(SQLModel, table=True):
     disposition: str  # "delete", "move:<folder>" — what happens to the mail after the commit
 
 
-class SenderAnswerRow(SQLModel, table=True):
-    __tablename__ = "sender_answer"
-
-    id: int | None = Field(default=None, primary_key=True)
-    recipient: str = Field(index=True)
-    request_id: str | None = None
-    sent_at: datetime = Field(sa_type=UtcDateTime)
-    reason: str
-
-
 @dataclass(frozen=True)
 class Decision:
     approver: str
@@ -165,10 +163,11 @@ class ApprovalRequest:
 
 @dataclass(frozen=True)
 class NotificationLog:
-    """One outgoing notification's delivery record (``engine.outbox()``, ``approvals outbox``)."""
+    """One outgoing email's delivery record (``engine.outbox()``, ``approvals outbox``)."""
 
     id: int
     request_id: str
+    kind: str
     approver: str
     status: NotificationStatus
     attempts: int

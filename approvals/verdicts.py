@@ -40,34 +40,36 @@ class Verdict(StrEnum):
 
 _APPROVE_STRONG = """
 approve approved approves accept accepted agreed confirmed lgtm +1 granted
-go ahead|go for it|ship it|sounds good|looks good|looks good to me|no objection|no objections
-no problem|all good|good to go
+go ahead|go for it|ship it
 genehmigt genehmige genehmigen freigegeben freigabe einverstanden zugestimmt akzeptiert
 bestatigt|gebe frei|stimme zu|geht klar|in ordnung
 approuve approuvee approuves approuvees approuver accepte acceptee valide validee
 d'accord|je valide|bon pour accord|c'est bon|feu vert
 aprobado aprobada apruebo aceptado aceptada autorizado autorizada conforme
-de acuerdo|luz verde
+de acuerdo|luz verde|de acordo
 goedgekeurd goedkeuren akkoord accoord
 keur goed|ga je gang|ga maar door
 approvato approvata approvo accettato accettata autorizzato autorizzata
 d'accordo|va bene|via libera
 aprovado aprovada aprovo aceito aceita
-de acordo
 """
 _REJECT_STRONG = """
 reject rejected rejecting deny denied decline declined refuse refused disapprove disapproved
 veto vetoed
 abgelehnt ablehnen abgewiesen zuruckgewiesen verweigert
-lehne ab
+lehne ab|wijs af
 refuse refusee refuses rejete rejetee rejeter decline declinee
 rechazado rechazada rechazo denegado denegada
 afgewezen afwijzen geweigerd afgekeurd
-wijs af
 respinto respinta rifiutato rifiutata negato negata
 rejeitado rejeitada recusado recusada negado negada
 """
-_APPROVE_WEAK = "yes yep yeah sure ok okay okey ja jawohl oui si sim"
+# Weak: alone, before a strong phrase, or with a short tail only ("Looks good, thanks").
+_APPROVE_WEAK = """
+yes yep yeah sure ok okay okey ja jawohl oui si sim
+sounds good|looks good|looks good to me|no objection|no objections|no problem|all good
+good to go|passt
+"""
 _REJECT_WEAK = "no nope nein non nee nao"
 _NEGATIONS = """
 not never don't dont doesn't doesnt cannot can't cant won't wont
@@ -103,7 +105,7 @@ _WEAK_TAIL_WORDS = 5
 
 
 def _phrases(table: str) -> frozenset[tuple[str, ...]]:
-    """Lines hold words (single-word phrases) or "|"-separated multi-word phrases."""
+    """A line holds single words, or (if it has a "|") multi-word phrases separated by "|"."""
     found: set[tuple[str, ...]] = set()
     for line in table.strip().splitlines():
         items = line.split("|") if "|" in line else line.split()

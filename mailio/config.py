@@ -12,8 +12,9 @@ masked, and only the code that hands them to a server calls
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -72,8 +73,18 @@ class OAuth2Settings(_Settings):
         return self
 
 
+def _masked_repr_args(settings: BaseModel) -> Iterator[tuple[str | None, Any]]:
+    # A proxy URL may carry a password; reprs end up in logs.
+    from mailio.loading import mask_url_password
+
+    for name, value in BaseModel.__repr_args__(settings):
+        yield name, mask_url_password(value) if name == "proxy" and value else value
+
+
 class _MailServer(_Settings):
     """Fields shared by SMTP and IMAP servers."""
+
+    __repr_args__ = _masked_repr_args
 
     name: str = ""
     host: str
@@ -125,6 +136,7 @@ class ImapServer(_MailServer):
 
 
 class _ApiServer(_Settings):
+    __repr_args__ = _masked_repr_args
     name: str = ""
     timeouts: TimeoutSettings = TimeoutSettings()
     proxy: str | None = None

@@ -6,15 +6,18 @@ the Sender and Mailbox interfaces only.
 
 from __future__ import annotations
 
-from mailio.config import EXCHANGE_ONLINE_SCOPE, GRAPH_SCOPE, ServerSettings
+from collections.abc import Callable
+
+from mailio.config import EXCHANGE_ONLINE_SCOPE, ServerSettings
 from mailio.errors import ConfigError
 from mailio.inbound.base import Mailbox
 from mailio.outbound.base import Sender
 
 
-def _token_provider(server: ServerSettings, default_scope: str):  # type: ignore[no-untyped-def]
+def _token_provider(server: ServerSettings, default_scope: str) -> Callable[[], str] | None:
+    """XOAUTH2 tokens for SMTP and IMAP when the server says ``auth = "oauth2"``."""
     oauth2 = getattr(server, "oauth2", None)
-    if oauth2 is None:
+    if oauth2 is None or getattr(server, "auth_method", None) != "oauth2":
         return None
     from mailio.oauth import OAuth2TokenProvider
 
@@ -29,7 +32,7 @@ def build_sender(server: ServerSettings) -> Sender:
     if server.type in ("graph", "ses", "sendgrid", "mailgun"):
         from mailio.outbound.api import build_api_sender
 
-        return build_api_sender(server, token_provider=_token_provider(server, GRAPH_SCOPE))
+        return build_api_sender(server)  # Graph builds its token provider over its own client
     raise ConfigError(f"[servers.{server.name}] type: {server.type} servers cannot send mail")
 
 
@@ -43,5 +46,5 @@ def build_mailbox(server: ServerSettings, folder: str) -> Mailbox:
     if server.type == "graph":
         from mailio.inbound.graph import GraphMailbox
 
-        return GraphMailbox(server, folder, token_provider=_token_provider(server, GRAPH_SCOPE))
+        return GraphMailbox.from_settings(server, folder)
     raise ConfigError(f"[servers.{server.name}] type: {server.type} servers cannot read mail")

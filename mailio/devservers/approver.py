@@ -22,9 +22,11 @@ _parser = BytesParser(policy=email.policy.default)
 def read_inbox(
     host: str, port: int, user: str, password: str, folder: str = "INBOX"
 ) -> list[EmailMessage]:
-    """Every message in ``folder``, oldest first, fetched in one batch."""
+    """Every message in ``folder`` (none if it does not exist), oldest first, in one batch."""
     with IMAPClient(host, port=port, ssl=False, timeout=10) as client:
         client.login(user, password)
+        if not client.folder_exists(folder):
+            return []
         client.select_folder(folder, readonly=True)
         uids = sorted(client.search("ALL"))
         if not uids:

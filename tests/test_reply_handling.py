@@ -1,0 +1,187 @@
+"""What the engine does beyond the plain round trip: answers, receipts, bounces, DMARC.
+
+Real Dovecot and SMTP relay, as in test_round_trip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from email import message_from_string, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from approvals.engine import ApprovalEngine
+from approvals.models import NotificationKind, NotificationStatus, RequestStatus
+from approvals.settings import EngineSettings
+from mailio.devservers.approver import compose_reply
+from mailio.devservers.stack import MailStack
+from tests.engine_setup import Scenario, scenario
+
+
+def _reconfigured(trip: Scenario, **replies: Any) -> ApprovalEngine:
+    settings = trip.engine.settings
+    data = settings.model_dump(by_alias=True)
+    data["tokens"]["secret"] = settings.tokens.secret.get_secret_value()
+    for name, server in settings.servers.items():
+        data["servers"][name]["password"] = server.password.get_secret_value()  # type: ignore[union-attr]
+    data["replies"] = {**data["replies"], **replies}
+    engine = ApprovalEngine(EngineSettings.model_validate(data), clock=trip.clock)
+    engine.on_decision(trip.decided.append)
+    return engine
+
+
+@pytest.fixture
+def trip(mail_stack: MailStack, tmp_path: Path) -> Iterator[Scenario]:
+    yield from scenario(mail_stack, tmp_path)
+
+
+def _answers(engine: ApprovalEngine) -> list[Any]:
+    return [entry for entry in engine.outbox() if entry.kind == NotificationKind.ANSWER]
+
+
+def test_unusable_reply_gets_one_answer_per_hour(trip: Scenario) -> None:
+    alice = trip.stack.new_address("alice")
+    trip.ask(alice)
+    trip.reply(alice, "Hmm, what does this change exactly?")
+    trip.reply(alice, "Hello? Still waiting for an answer.")
+
+    report = trip.engine.process_replies()
+    trip.engine.dispatch_pending()
+
+    assert report.failed == 2
+    assert len(_answers(trip.engine)) == 1
+    notification, answer = trip.inbox(alice)
+    assert answer["Auto-Submitted"] == "auto-replied"
+    assert "could not be recorded" in answer.get_content()
+    assert "APPROVE or REJECT" in answer.get_content()
+    assert answer["Reply-To"] == notification["Reply-To"]
+
+
+def test_answer_to_the_answer_with_a_verdict_decides(trip: Scenario) -> None:
+    alice = trip.stack.new_address("alice")
+    request = trip.ask(alice)
+    trip.reply(alice, "Which build is this?")
+    trip.engine.process_replies()
+    trip.engine.dispatch_pending()
+    answer = trip.inbox(alice)[-1]
+    assert "could not be recorded" in answer.get_content()
+
+    trip.send(compose_reply(answer, alice, "Approve"))
+    trip.engine.process_replies()
+
+    assert trip.engine.get(request.id).status is RequestStatus.APPROVED
+
+
+def test_no_answer_to_a_stranger_or_an_auto_reply(trip: Scenario) -> None:
+    alice, mallory = trip.stack.new_address("alice"), trip.stack.new_address("mallory")
+    trip.ask(alice)
+    trip.reply(alice, "Approve", sender=mallory)
+    auto = compose_reply(trip.notification_for(alice), alice, "I am away until Monday.")
+    auto["Auto-Submitted"] = "auto-replied"
+    trip.send(auto)
+
+    report = trip.engine.process_replies()
+
+    assert (report.failed, report.ignored) == (1, 1)
+    assert _answers(trip.engine) == []
+
+
+def test_receipt_confirms_the_decision_when_enabled(trip: Scenario) -> None:
+    engine = _reconfigured(trip, send_receipts=True)
+    alice = trip.stack.new_address("alice")
+    engine.request_approval("Deploy", [alice])
+    engine.dispatch_pending()
+    trip.reply(alice, "Rejected - the changelog is missing")
+    engine.process_replies()
+    engine.dispatch_pending()
+
+    receipt = trip.inbox(alice)[-1]
+    assert "Recorded: rejected by " + alice in receipt.get_content()
+    assert "the changelog is missing" in receipt.get_content()
+    engine.close()
+
+
+def test_bounce_marks_the_notification_undeliverable(trip: Scenario) -> None:
+    alice = trip.stack.new_address("alice")
+    request = trip.ask(alice)
+    notification = trip.notification_for(alice)
+    bounce = _delivery_status_notification(trip.address, notification)
+    trip.send(bounce)
+
+    report = trip.engine.process_replies()
+
+    assert report.ignored == 1 and "undeliverable" in report.messages[0].reason
+    (entry,) = trip.engine.outbox(request_id=request.id)
+    assert entry.status is NotificationStatus.UNDELIVERABLE
+    assert trip.engine.get(request.id).status is RequestStatus.PENDING
+    assert _answers(trip.engine) == []
+
+
+@pytest.mark.parametrize(
+    ("header", "decided"),
+    [
+        ("mx.corp.test; dmarc=pass header.from=example.test; spf=pass", True),
+        ("mx.corp.test; dmarc=fail header.from=example.test", False),
+        ("mx.attacker.test; dmarc=pass header.from=example.test", False),
+        (None, False),
+    ],
+)
+def test_dmarc_pass_from_a_trusted_server_is_required_when_configured(
+    trip: Scenario, header: str | None, decided: bool
+) -> None:
+    engine = _reconfigured(trip, require_dmarc_pass=True, trusted_authserv_ids=["mx.corp.test"])
+    alice = trip.stack.new_address("alice")
+    request = engine.request_approval("Deploy", [alice])
+    engine.dispatch_pending()
+    reply = compose_reply(trip.notification_for(alice), alice, "Approved")
+    if header is not None:
+        reply["Authentication-Results"] = header
+    trip.send(reply)
+
+    report = engine.process_replies()
+
+    assert (report.decided == 1) is decided
+    status = engine.get(request.id).status
+    assert status is (RequestStatus.APPROVED if decided else RequestStatus.PENDING)
+    if not decided:
+        assert "not authenticated" in report.messages[0].reason
+        assert len(trip.inbox(trip.address, "Failed")) == 1
+    engine.close()
+
+
+def _delivery_status_notification(to: str, original: EmailMessage) -> EmailMessage:
+    """An RFC 3464 bounce as Postfix sends it, with the original's headers attached."""
+    headers = "".join(f"{name}: {value}\n" for name, value in original.items())
+    raw = f"""\
+From: Mail Delivery System <MAILER-DAEMON@mx.example.test>
+To: {to}
+Subject: Undelivered Mail Returned to Sender
+Auto-Submitted: auto-replied
+Message-ID: <bounce.{id(original)}@mx.example.test>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="BOUNDARY"
+
+--BOUNDARY
+Content-Type: text/plain
+
+This is the mail system. Your message could not be delivered.
+
+--BOUNDARY
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.test
+
+Final-Recipient: rfc822; {original["To"]}
+Action: failed
+Status: 5.1.1
+
+--BOUNDARY
+Content-Type: text/rfc822-headers
+
+{headers}
+--BOUNDARY--
+"""
+    return message_from_string(raw, policy=policy.default)  # type: ignore[return-value]
