@@ -1,0 +1,164 @@
+"""Reading approve/reject from the new text and, when that is empty, from the subject."""
+
+from __future__ import annotations
+
+import pytest
+
+from approvals.verdicts import Verdict, read_verdict
+
+APPROVE, REJECT = Verdict.APPROVE, Verdict.REJECT
+REF = "[APR-ABCDEFGHIJKLMNOPQRSTUVWX]"
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict", "comment"),
+    [
+        ("Approved, ship it", APPROVE, "ship it"),
+        ("Reject: wrong version", REJECT, "wrong version"),
+        ("Nein, abgelehnt – falsche Version", REJECT, "falsche Version"),
+        ("APPROVE", APPROVE, ""),
+        ("approve", APPROVE, ""),
+        ("Yes", APPROVE, ""),
+        ("OK.", APPROVE, ""),
+        ("Okay!", APPROVE, ""),
+        ("LGTM", APPROVE, ""),
+        ("+1", APPROVE, ""),
+        ("Go ahead.", APPROVE, ""),
+        ("Ship it!", APPROVE, ""),
+        ("I approve.", APPROVE, ""),
+        ("No", REJECT, ""),
+        ("Denied: budget exceeded", REJECT, "budget exceeded"),
+        ("Declined", REJECT, ""),
+        (
+            "Rejected.\nPlease resubmit with the new numbers.",
+            REJECT,
+            "Please resubmit with the new numbers.",
+        ),
+        # German
+        ("Genehmigt", APPROVE, ""),
+        ("Freigegeben, danke", APPROVE, "danke"),
+        ("Ja", APPROVE, ""),
+        ("Abgelehnt", REJECT, ""),
+        ("nein", REJECT, ""),
+        # French
+        ("Approuvé", APPROVE, ""),
+        ("APPROUVE", APPROVE, ""),
+        ("Oui", APPROVE, ""),
+        ("D'accord", APPROVE, ""),
+        ("Refusé : budget", REJECT, "budget"),
+        ("Rejeté", REJECT, ""),
+        ("Non.", REJECT, ""),
+        # Spanish
+        ("Aprobado", APPROVE, ""),
+        ("Sí", APPROVE, ""),
+        ("si", APPROVE, ""),
+        ("Rechazado", REJECT, ""),
+        # Dutch
+        ("Goedgekeurd", APPROVE, ""),
+        ("Akkoord", APPROVE, ""),
+        ("Afgewezen", REJECT, ""),
+        ("Nee", REJECT, ""),
+        # Italian
+        ("Approvato", APPROVE, ""),
+        ("Sì", APPROVE, ""),
+        ("Respinto", REJECT, ""),
+        ("Rifiutato: manca il budget", REJECT, "manca il budget"),
+        # Portuguese
+        ("Aprovado", APPROVE, ""),
+        ("Sim", APPROVE, ""),
+        ("Rejeitado", REJECT, ""),
+        ("Recusado", REJECT, ""),
+    ],
+)
+def test_verdict_phrases_in_seven_languages(text: str, verdict: Verdict, comment: str) -> None:
+    reading = read_verdict(text, "")
+    assert reading.verdict is verdict, reading.reasons
+    assert reading.comment == comment
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["not approved", "Not approved.", "nicht genehmigt", "pas approuvé", "no aprobado",
+     "niet goedgekeurd", "non approvato", "não aprovado", "I do not approve", "I don't approve"],
+)  # fmt: skip
+def test_negated_approval_is_rejection(text: str) -> None:
+    assert read_verdict(text, "").verdict is REJECT
+
+
+@pytest.mark.parametrize(
+    "text", ["don't reject", "Do not reject", "nicht ablehnen", "not rejected"]
+)
+def test_negated_rejection_is_no_verdict(text: str) -> None:
+    reading = read_verdict(text, "")
+    assert reading.verdict is None
+    assert "negates a rejection" in reading.reasons[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Approve/Reject",
+        "Approved, but reject the second item",
+        "Approved\nRejected",
+        "Yes, rejected",
+        "Approve? I am not sure yet",
+        "OK?",
+    ],
+)
+def test_contradictions_and_questions_give_no_verdict(text: str) -> None:
+    reading = read_verdict(text, "")
+    assert reading.verdict is None
+    assert reading.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I looked at the numbers and they are ok overall, but let us discuss on Monday first.",
+        "Ok so what is the plan here, I think we should wait for the audit to finish",
+        "No problem on my side either way, I leave it to Bob and the finance team to decide",
+        "Can we talk about this tomorrow?",
+        "To approve, reply with APPROVE on the first line. To reject, reply with REJECT.",
+        "Approve: mailto:approvals+apr-abcdefghijklmnopqrstuvwx@example.com?subject=APPROVE",
+        f"Approval reference: {REF[1:-1]}",
+    ],
+)
+def test_prose_and_our_instructions_are_not_verdicts(text: str) -> None:
+    assert read_verdict(text, "").verdict is None
+
+
+def test_greeting_line_is_skipped() -> None:
+    reading = read_verdict("Hi Anna,\n\nApproved – go for it.\n\nBest", "")
+    assert reading.verdict is APPROVE
+    assert reading.comment == "go for it.\n\nBest"
+    assert reading.reasons == ("verdict 'approve' from line 3: 'Approved – go for it.'",)
+
+
+def test_reference_is_removed_from_the_comment() -> None:
+    reading = read_verdict(f"REJECT {REF} too expensive", "")
+    assert (reading.verdict, reading.comment) == (REJECT, "too expensive")
+
+
+@pytest.mark.parametrize(
+    ("subject", "verdict"),
+    [
+        (f"APPROVE {REF}", APPROVE),
+        (f"REJECT {REF}", REJECT),
+        (f"Re: APPROVE {REF}", APPROVE),
+        (f"AW: WG: Approved {REF}", APPROVE),
+        (f"RE : REJECT {REF}", REJECT),
+        (f"Re: Approval requested: Deploy release 1.2 {REF}", None),
+        ("Re: Approve the budget?", None),
+        ("Re: approved budget numbers attached", None),
+        ("", None),
+    ],
+)
+def test_subject_counts_only_as_a_bare_verdict_phrase(
+    subject: str, verdict: Verdict | None
+) -> None:
+    assert read_verdict("", subject).verdict is verdict
+
+
+def test_subject_is_ignored_when_the_body_has_new_text() -> None:
+    assert read_verdict("Let me check with finance first.", f"APPROVE {REF}").verdict is None
+    assert read_verdict("Rejected", f"APPROVE {REF}").verdict is REJECT
