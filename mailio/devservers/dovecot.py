@@ -74,6 +74,7 @@ class DovecotServer:
         self.lmtp_port = 0
         self.imaps_port: int | None = None
         self.log_path = self.base_dir / "dovecot.log"
+        self.console_path = self.base_dir / "dovecot.console"  # what it prints before logging
         self.mail_dir = self.base_dir / "mail"
         self._own_mail_dir = False
         self._process: subprocess.Popen[bytes] | None = None
@@ -116,22 +117,26 @@ class DovecotServer:
             self._pick_ports()
             self._write_config()
             offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-            self._process = subprocess.Popen(
-                [binary, "-F", "-c", str(self.base_dir / "dovecot.conf")],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: see _stop_process
-            )
+            # a file, not a pipe: nobody reads a pipe while the server runs, and a full
+            # one would block Dovecot
+            with self.console_path.open("wb") as console:
+                self._process = subprocess.Popen(
+                    [binary, "-F", "-c", str(self.base_dir / "dovecot.conf")],
+                    stdin=subprocess.DEVNULL,
+                    stdout=console,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own process group: see _stop_process
+                )
             if self._wait_until_ready():
                 return
-            failure = self._stop_process() + self._log_since(offset)
+            self._stop_process()
+            failure = self.console_path.read_text("utf-8", "replace") + self._log_since(offset)
             if "Address already in use" not in failure:
                 break
         self.stop()
         raise DovecotStartError(
-            f"Dovecot did not answer IMAP on {self.host}:{self.imap_port} within "
-            f"{START_TIMEOUT:.0f}s (config {self.base_dir / 'dovecot.conf'}):\n{failure.strip()}"
+            f"Dovecot did not start (IMAP on {self.host}:{self.imap_port}, waited at most "
+            f"{START_TIMEOUT:.0f}s; config {self.base_dir / 'dovecot.conf'}):\n{failure.strip()}"
         )
 
     def stop(self) -> None:
@@ -208,21 +213,24 @@ class DovecotServer:
                 return True
         return False
 
-    def _stop_process(self) -> str:
-        """Kill Dovecot's process group and wait for the master; returns what it printed.
+    def _stop_process(self) -> None:
+        """Kill Dovecot's process group and wait for the master.
 
         SIGTERM makes the master wait a fixed second for its children; the mail is
         already on disk when LMTP answers, so there is nothing to shut down cleanly.
         """
         process, self._process = self._process, None
         if process is None:
-            return ""
+            return
         if process.poll() is None:
             # the group id is the master's pid (start_new_session): only its processes
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate(timeout=STOP_TIMEOUT)
-        return output.decode("utf-8", "replace")
+        process.wait(timeout=STOP_TIMEOUT)
+        # Its children (imap-login holds the listening sockets) die a moment later.
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while _group_alive(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.005)
 
     def _log_since(self, offset: int) -> str:
         if not self.log_path.exists():
@@ -230,6 +238,20 @@ class DovecotServer:
         with self.log_path.open("rb") as log:
             log.seek(offset)
             return log.read().decode("utf-8", "replace")
+
+
+def _group_alive(group: int) -> bool:
+    """True while a process of ``group`` still runs (zombies excepted: init here may
+    never reap the orphans, and they hold no sockets)."""
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it exited while we looked
+        state, process_group = fields[0], int(fields[2])
+        if process_group == group and state not in ("Z", "X"):
+            return True
+    return False
 
 
 def _reachable_by_others(path: Path) -> bool:
@@ -269,7 +291,7 @@ protocols = imap lmtp
 listen = {LOOPBACK}
 {ssl}disable_plaintext_auth = no
 auth_mechanisms = {mechanisms}
-# tests of refused passwords should not wait the default 2 s
+# refused logins answer after 0.5 s (auth's check interval) instead of 2 s
 auth_failure_delay = 0
 mail_max_userip_connections = 100
 mail_location = maildir:{mail_dir}/%u
