@@ -234,14 +234,15 @@ def _cut_html_quote(soup: BeautifulSoup) -> None:
 def _cut_quotes(lines: Sequence[str], *, html: bool) -> list[str]:
     kept: list[str] = []
     count = len(lines)
+    last_text = max((i for i, line in enumerate(lines) if not _BLANK.match(line)), default=-1)
     index = 0
     while index < count:
         line = lines[index]
         if _QUOTED.match(line):
             end = _quote_run_end(lines, index)
             quoted = sum(1 for i in range(index, end) if _QUOTED.match(lines[i]))
-            at_end = all(_BLANK.match(rest) for rest in lines[end:])
-            at_start = all(_BLANK.match(previous) for previous in kept)
+            at_end = end > last_text
+            at_start = not any(previous.strip() for previous in kept)
             if html or quoted >= 2 or at_end or at_start:
                 _drop_attribution(kept)
                 index = _skip_blank(lines, end)
@@ -417,9 +418,10 @@ def _cut_signature(lines: list[str], *, guess: bool) -> list[str]:
             return _cut_signature(lines[:index], guess=guess)
     if not guess:
         return lines
-    after_first = [i for i in nonblank if i > first]
-    for index in after_first:
-        remaining = [i for i in nonblank if i > index]
+    # Signatures sit at the end: only the last few lines can start one.
+    for position in range(max(1, len(nonblank) - 6), len(nonblank)):
+        index = nonblank[position]
+        remaining = nonblank[position + 1 :]
         line = lines[index]
         if _DASH_NAME.match(line) and len(remaining) <= 2:
             return lines[:index]
