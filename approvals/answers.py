@@ -55,11 +55,7 @@ def queue_answer(
     ).first()
     if recent is not None:
         return False
-    text = (
-        "Your reply could not be recorded:\n\n"
-        f"    {reason}\n\n"
-        f"{HOW_TO_REPLY}\n"
-    )
+    text = f"Your reply could not be recorded:\n\n    {reason}\n\n{HOW_TO_REPLY}\n"
     _queue(session, settings, notification, reply, NotificationKind.ANSWER, text, now)
     return True
 

@@ -79,6 +79,7 @@ class ApprovalEngine:
         self._sender_factory = sender_factory or _configured_senders
         self._db = open_database(settings.store.url, base_dir=settings.base_dir)
         self._callbacks: list[DecisionCallback] = []
+        self._senders: list[Sender] | None = None  # kept across calls; rebuilt on reload
 
     @classmethod
     def from_config(cls, path: str | Path, **options: Any) -> ApprovalEngine:
@@ -95,11 +96,24 @@ class ApprovalEngine:
         fresh = EngineSettings.load(self._settings.config_path)
         if fresh.store.url != self._settings.store.url:
             log.warning("[store] url changed in %s: restart to use it", fresh.config_path)
+        if (fresh.outbound, fresh.servers) != (self._settings.outbound, self._settings.servers):
+            self._close_senders()
         self._settings = fresh
         return fresh
 
     def close(self) -> None:
+        self._close_senders()
         self._db.dispose()
+
+    def _active_senders(self) -> list[Sender]:
+        if self._senders is None:
+            self._senders = list(self._sender_factory(self._settings))
+        return self._senders
+
+    def _close_senders(self) -> None:
+        for sender in self._senders or ():
+            sender.close()
+        self._senders = None
 
     # ---- asking -------------------------------------------------------------------------
 
@@ -187,7 +201,18 @@ class ApprovalEngine:
             if existing is None:
                 raise
             return existing
-        return self.get(request_id)
+        return ApprovalRequest(
+            id=request_id,
+            external_id=external_id,
+            title=title,
+            details=dict(details or {}),
+            status=RequestStatus.PENDING,
+            approvers=tuple(address for address, _ in people),
+            decisions=(),
+            created_at=now,
+            expires_at=expires_at,
+            closed_at=None,
+        )
 
     def dispatch_pending(self, limit: int = 500) -> DispatchReport:
         """Send queued notifications that are due; returns what happened."""
@@ -195,12 +220,7 @@ class ApprovalEngine:
         rows = claim_due(self._db, now, limit)
         if not rows:
             return DispatchReport()
-        senders = self._sender_factory(self._settings)
-        try:
-            outcome = send_claimed(rows, senders)
-        finally:
-            for sender in senders:
-                sender.close()
+        outcome = send_claimed(rows, self._active_senders())
         primary = self._settings.servers[self._settings.outbound.server]
         return settle(self._db, outcome, primary.retry, self._clock())
 
@@ -242,7 +262,9 @@ class ApprovalEngine:
         by_disposition: dict[str, list[str]] = {}
         for message, handling in zip(batch, handlings, strict=True):
             by_disposition.setdefault(handling.disposition, []).append(message.key)
-        for disposition, keys in sorted(by_disposition.items(), key=lambda item: item[0] == "delete"):
+        for disposition, keys in sorted(
+            by_disposition.items(), key=lambda item: item[0] == "delete"
+        ):
             if disposition == "delete":
                 mailbox.delete(keys)
             else:
@@ -282,7 +304,9 @@ class ApprovalEngine:
 
     def find(self, *, external_id: str) -> ApprovalRequest | None:
         with Session(self._db) as session:
-            row = session.exec(select(RequestRow).where(RequestRow.external_id == external_id)).first()
+            row = session.exec(
+                select(RequestRow).where(RequestRow.external_id == external_id)
+            ).first()
             return None if row is None else _snapshot(session, row)
 
     def cancel(self, request_id: str) -> ApprovalRequest:
@@ -314,7 +338,8 @@ class ApprovalEngine:
         recipient = to or parseaddr(settings.outbound.from_address)[1]
         steps: list[ProbeStep] = []
         for sender, name in zip(
-            self._sender_factory(settings), [settings.outbound.server, *settings.outbound.fallback],
+            self._active_senders(),
+            [settings.outbound.server, *settings.outbound.fallback],
             strict=True,
         ):
             message = EmailMessage()
@@ -327,10 +352,7 @@ class ApprovalEngine:
                 "This message was sent by `approvals test-config` to check the outbound "
                 f"server {name}. Nothing needs to be done.\n"
             )
-            try:
-                steps += probe_sender(sender, settings.servers[name], message)
-            finally:
-                sender.close()
+            steps += probe_sender(sender, settings.servers[name], message)
         steps += probe_mailbox(
             self._mailbox_factory(settings),
             settings.servers[settings.inbound.server],

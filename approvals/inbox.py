@@ -159,7 +159,9 @@ class ReplyHandler:
                 raise _Refusal(f"no clear verdict ({why})", request.id, notification)
         except _Refusal as refusal:
             if refusal.notification is not None:
-                queue_answer(session, self._settings, refusal.notification, parsed, refusal.reason, now)
+                queue_answer(
+                    session, self._settings, refusal.notification, parsed, refusal.reason, now
+                )
             return result(InboxOutcome.FAILED, refusal.reason, request_id=refusal.request_id)
         session.add(
             DecisionRow(
@@ -290,7 +292,9 @@ class ReplyHandler:
             ).first()
         if notification is None and parsed.token is not None:
             try:
-                notification = session.get(NotificationRow, decode_token(parsed.token).notification_id)
+                notification = session.get(
+                    NotificationRow, decode_token(parsed.token).notification_id
+                )
             except InvalidToken:
                 notification = None
         if notification is None:

@@ -12,15 +12,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from email.headerregistry import Address
-from email.utils import parseaddr
+from email.utils import formataddr, parseaddr
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from approvals.settings import OutboundSettings
 from mailio.compose import Attachment, build_message, render_parts
 from mailio.errors import ConfigError
-from pathlib import Path
 
 
 def reference_of(token: str) -> str:
@@ -84,7 +83,7 @@ def render_notification(
         "expires_at": expires_at,
     }
     parts = render_parts(templates_dir, theme, context, plain_text_only=outbound.plain_text_only)
-    to = str(Address(display_name=approver_name, addr_spec=approver)) if approver_name else approver
+    to = formataddr((approver_name, approver)) if approver_name else approver
     message = build_message(
         parts=parts,
         sender=outbound.from_address,

@@ -9,12 +9,10 @@ server, then back to the queue with backoff; permanent ones end the row.
 
 from __future__ import annotations
 
-import email.policy
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.parser import BytesParser
+from email.message import Message
 
 from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
@@ -26,12 +24,12 @@ from approvals.store import transaction
 from mailio.config import RetrySettings
 from mailio.errors import PermanentSendError, SendError
 from mailio.outbound.base import Sender
+from mailio.outbound.envelope import StoredMessage
 from mailio.outbound.retry import next_attempt_delay
 
 log = logging.getLogger(__name__)
 
 CLAIM_SECONDS = 600
-_parser = BytesParser(policy=email.policy.default)
 
 
 def claim_due(db: Engine, now: datetime, limit: int) -> list[NotificationRow]:
@@ -49,19 +47,17 @@ def claim_due(db: Engine, now: datetime, limit: int) -> list[NotificationRow]:
             .limit(limit)
             .with_for_update(skip_locked=True)
         ).all()
-        claimed = []
-        for row in rows:
-            result = session.execute(
-                update(NotificationRow)
-                .where(col(NotificationRow.id) == row.id, due)
-                .values(
-                    status=NotificationStatus.SENDING,
-                    claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
-                )
+        # Locked (PostgreSQL) or alone in a write transaction (SQLite): nobody else
+        # can claim these between the select and this update.
+        session.execute(
+            update(NotificationRow)
+            .where(col(NotificationRow.id).in_([row.id for row in rows]))
+            .values(
+                status=NotificationStatus.SENDING,
+                claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
             )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
-                claimed.append(row)
-        return claimed
+        )
+        return list(rows)
 
 
 def send_claimed(
@@ -69,8 +65,8 @@ def send_claimed(
     senders: Sequence[Sender],
 ) -> dict[int, tuple[str | None, SendError | None]]:
     """Try each sender in order for what is still undelivered; row id -> (server, error)."""
-    messages: dict[int, EmailMessage] = {
-        row.id: _parser.parsebytes(row.mime)  # type: ignore[misc]
+    messages: dict[int, Message] = {
+        row.id: StoredMessage.from_bytes(row.mime)  # type: ignore[misc]
         for row in rows
     }
     outcome: dict[int, tuple[str | None, SendError | None]] = {}
@@ -98,35 +94,53 @@ def settle(
     now: datetime,
 ) -> DispatchReport:
     """Write each row's result: sent, queued again with backoff, or failed."""
-    sent = retrying = failed = 0
+    delivered = [row_id for row_id, (_, error) in outcome.items() if error is None]
+    retrying = failed = 0
     with transaction(db) as session:
+        for server in {outcome[row_id][0] for row_id in delivered}:
+            session.execute(
+                update(NotificationRow)
+                .where(
+                    col(NotificationRow.id).in_(
+                        [row_id for row_id in delivered if outcome[row_id][0] == server]
+                    )
+                )
+                .values(
+                    status=NotificationStatus.SENT,
+                    attempts=NotificationRow.attempts + 1,
+                    server=server,
+                    sent_at=now,
+                    last_error=None,
+                    claimed_until=None,
+                )
+            )
         for row_id, (server, error) in outcome.items():
+            if error is None:
+                continue
             row = session.get(NotificationRow, row_id)
             if row is None:
                 continue
             row.attempts += 1
             row.server = server
             row.claimed_until = None
-            if error is None:
-                row.status = NotificationStatus.SENT
-                row.sent_at = now
-                row.last_error = None
-                sent += 1
-            elif isinstance(error, PermanentSendError) or row.attempts >= retry.max_attempts:
+            row.last_error = str(error)[:1000]
+            if isinstance(error, PermanentSendError) or row.attempts >= retry.max_attempts:
                 row.status = NotificationStatus.FAILED
-                row.last_error = str(error)[:1000]
                 failed += 1
                 log.error("notification %s to %s failed: %s", row.id, row.approver, error)
             else:
                 row.status = NotificationStatus.QUEUED
-                row.last_error = str(error)[:1000]
                 row.next_attempt_at = now + timedelta(
                     seconds=next_attempt_delay(row.attempts, retry)
                 )
                 retrying += 1
                 log.warning(
                     "notification %s to %s: attempt %d failed, retrying at %s: %s",
-                    row.id, row.approver, row.attempts, row.next_attempt_at, error,
+                    row.id,
+                    row.approver,
+                    row.attempts,
+                    row.next_attempt_at,
+                    error,
                 )
             session.add(row)
-    return DispatchReport(sent=sent, retrying=retrying, failed=failed)
+    return DispatchReport(sent=len(delivered), retrying=retrying, failed=failed)

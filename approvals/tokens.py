@@ -44,7 +44,9 @@ class TokenClaims:
         return f"TokenClaims(notification_id={self.notification_id}, expires_at={self.expires_at})"
 
 
-def _signature(secret: str, notification_id: int, request_id: str, approver: str, hours: int) -> bytes:
+def _signature(
+    secret: str, notification_id: int, request_id: str, approver: str, hours: int
+) -> bytes:
     message = f"apr1|{notification_id}|{request_id}|{approver.strip().lower()}|{hours}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).digest()[:_MAC_BYTES]
 

@@ -43,8 +43,11 @@ def build_replies(engine: ApprovalEngine, count: int) -> list[bytes]:
     from approvals.models import NotificationRow
 
     for i in range(count):
-        engine.request_approval(f"Deploy build {i}", [f"approver{i}@example.test"],
-                                details={"pipeline": "web", "build": str(i)})
+        engine.request_approval(
+            f"Deploy build {i}",
+            [f"approver{i}@example.test"],
+            details={"pipeline": "web", "build": str(i)},
+        )
     with Session(engine._db) as session:
         rows = session.exec(select(NotificationRow).order_by(col(NotificationRow.id))).all()
     replies = []
@@ -81,40 +84,47 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=5000, help="replies (default 5000)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-inbound-") as folder:
-        with local_mail_stack(Path(folder) / "servers") as stack:
-            engine_address = "approvals@example.test"
-            settings = engine_settings(
-                stack, f"sqlite:///{folder}/bench.db", engine_address, max_messages=BATCH
-            )
-            engine = ApprovalEngine(settings)
-            started = time.perf_counter()
-            replies = build_replies(engine, args.n)
-            print(f"prepared {len(replies)} replies in {time.perf_counter() - started:.1f} s")
-            login = (stack.host, stack.imap_port, engine_address, stack.password)
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-inbound-") as folder,
+        local_mail_stack(Path(folder) / "servers") as stack,
+    ):
+        engine_address = "approvals@example.test"
+        settings = engine_settings(
+            stack, f"sqlite:///{folder}/bench.db", engine_address, max_messages=BATCH
+        )
+        engine = ApprovalEngine(settings)
+        started = time.perf_counter()
+        replies = build_replies(engine, args.n)
+        print(f"prepared {len(replies)} replies in {time.perf_counter() - started:.1f} s")
+        login = (stack.host, stack.imap_port, engine_address, stack.password)
 
-            fill(*login, replies)
-            started = time.perf_counter()
-            raw_count = raw_floor(*login)
-            raw_seconds = time.perf_counter() - started
+        fill(*login, replies)
+        started = time.perf_counter()
+        raw_count = raw_floor(*login)
+        raw_seconds = time.perf_counter() - started
 
-            fill(*login, replies)
-            started = time.perf_counter()
-            decided = fetched = 0
-            while True:
-                report = engine.process_replies()
-                if not report.fetched:
-                    break
-                fetched += report.fetched
-                decided += report.decided
-            engine_seconds = time.perf_counter() - started
-            engine.close()
+        fill(*login, replies)
+        started = time.perf_counter()
+        decided = fetched = 0
+        while True:
+            report = engine.process_replies()
+            if not report.fetched:
+                break
+            fetched += report.fetched
+            decided += report.decided
+        engine_seconds = time.perf_counter() - started
+        engine.close()
 
     raw_rate = raw_count / raw_seconds
     engine_rate = fetched / engine_seconds
-    print(f"raw imapclient fetch+expunge : {raw_count} msgs in {raw_seconds:.2f} s = {raw_rate:,.0f} msg/s")
-    print(f"engine process_replies       : {fetched} msgs in {engine_seconds:.2f} s = {engine_rate:,.0f} msg/s"
-          f" ({decided} decided)")
+    print(
+        f"raw imapclient fetch+expunge : {raw_count} msgs in {raw_seconds:.2f} s "
+        f"= {raw_rate:,.0f} msg/s"
+    )
+    print(
+        f"engine process_replies       : {fetched} msgs in {engine_seconds:.2f} s "
+        f"= {engine_rate:,.0f} msg/s ({decided} decided)"
+    )
     print(f"ratio engine/raw             : {engine_rate / raw_rate:.1%}")
     return 0 if fetched == raw_count == args.n and decided == args.n else 1
 

@@ -10,11 +10,16 @@ instead of mailing "None" to an approver.
 from __future__ import annotations
 
 import mimetypes
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.header import Header
+from email.message import Message
+from email.mime.application import MIMEApplication
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -87,30 +92,61 @@ def build_message(
     charset: str = "utf-8",
     headers: Mapping[str, str] | None = None,
     attachments: Sequence[Attachment] = (),
-) -> EmailMessage:
-    """Assemble a MIME message: text (+ HTML alternative) (+ attachments)."""
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = to
-    message["Subject"] = parts.subject
+) -> Message:
+    """Assemble a MIME message: text (+ HTML alternative) (+ attachments).
+
+    Built with the ``compat32`` MIME classes: composing with the modern policy
+    parses every header through the header registry, which made rendering a
+    notification several times slower for the same bytes on the wire.
+    """
+    try:
+        body: Message = MIMEText(parts.text, "plain", charset)
+        if parts.html is not None:
+            alternative = MIMEMultipart("alternative", boundary=_boundary())
+            alternative.attach(body)
+            alternative.attach(MIMEText(parts.html, "html", charset))
+            body = alternative
+    except (LookupError, UnicodeEncodeError) as exc:
+        raise ConfigError(
+            f'[outbound] charset: cannot encode the message as "{charset}" ({exc})'
+        ) from None
+    message = body
+    if attachments:
+        message = MIMEMultipart("mixed", boundary=_boundary())
+        message.attach(body)
+        for attachment in attachments:
+            content_type = attachment.content_type or (
+                mimetypes.guess_type(attachment.filename)[0] or "application/octet-stream"
+            )
+            maintype, _, subtype = content_type.partition("/")
+            part = MIMEApplication(attachment.content, _subtype=subtype)
+            part.replace_header("Content-Type", f"{maintype}/{subtype}")
+            part.add_header("Content-Disposition", "attachment", filename=attachment.filename)
+            message.attach(part)
+    message["From"] = _address_header(sender, charset)
+    message["To"] = _address_header(to, charset)
+    message["Subject"] = _text_header(parts.subject, charset)
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = f"<{message_id}>"
     if reply_to:
-        message["Reply-To"] = reply_to
+        message["Reply-To"] = _address_header(reply_to, charset)
     for name, value in (headers or {}).items():
-        message[name] = value
-    try:
-        message.set_content(parts.text, charset=charset)
-        if parts.html is not None:
-            message.add_alternative(parts.html, subtype="html", charset=charset)
-    except (LookupError, UnicodeEncodeError) as exc:
-        raise ConfigError(f'[outbound] charset: cannot encode the message as "{charset}" ({exc})')
-    for attachment in attachments:
-        content_type = attachment.content_type or (
-            mimetypes.guess_type(attachment.filename)[0] or "application/octet-stream"
-        )
-        maintype, _, subtype = content_type.partition("/")
-        message.add_attachment(
-            attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
-        )
+        message[name] = _text_header(value, charset)
     return message
+
+
+def _boundary() -> str:
+    # Random and long enough never to occur in a part; choosing it here spares the
+    # generator a regular-expression compile per message to check its own choice.
+    return "=_apr_" + secrets.token_hex(16)
+
+
+def _text_header(value: str, charset: str) -> str | Header:
+    return value if value.isascii() else Header(value, "utf-8")
+
+
+def _address_header(value: str, charset: str) -> str:
+    name, address = parseaddr(value)
+    if not address:
+        raise ConfigError(f'"{value}" is not an email address')
+    return formataddr((name, address), charset="utf-8")

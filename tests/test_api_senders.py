@@ -24,11 +24,11 @@ from mailio.config import GraphServer, ImapServer, MailgunServer, SendGridServer
 from mailio.errors import ConfigError, PermanentSendError, TemporarySendError
 from mailio.http import TemporaryApiError, parse_retry_after
 from mailio.outbound.api import build_api_sender
+from mailio.outbound.envelope import mime_bytes
 from mailio.outbound.graph import GraphSender
 from mailio.outbound.mailgun import MailgunSender
 from mailio.outbound.sendgrid import SendGridSender
 from mailio.outbound.ses import SesSender
-from mailio.outbound.web import mime_bytes
 from mailio.sigv4 import AwsCredentials, sign_request
 
 GRAPH_TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOi.graph-token"

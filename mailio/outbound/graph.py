@@ -18,7 +18,8 @@ import httpx
 from mailio.config import GraphServer
 from mailio.http import json_field, send_error_for, short_text
 from mailio.outbound.base import SendResult
-from mailio.outbound.web import mime_bytes, send_each
+from mailio.outbound.envelope import mime_bytes
+from mailio.outbound.web import send_each
 
 
 def graph_error_text(response: httpx.Response) -> str:

@@ -16,7 +16,8 @@ import httpx
 from mailio.config import MailgunServer
 from mailio.http import json_field, send_error_for, short_text
 from mailio.outbound.base import SendResult
-from mailio.outbound.web import envelope_recipients, mime_bytes, send_each
+from mailio.outbound.envelope import envelope_recipients, mime_bytes
+from mailio.outbound.web import send_each
 
 
 def mailgun_error_text(response: httpx.Response) -> str:

@@ -19,8 +19,9 @@ import httpx
 from mailio.config import SendGridServer
 from mailio.errors import PermanentSendError
 from mailio.http import send_error_for, short_text
-from mailio.outbound.base import SendResult
-from mailio.outbound.web import addresses, send_each
+from mailio.outbound.base import SendResult, modern
+from mailio.outbound.envelope import addresses
+from mailio.outbound.web import send_each
 
 # Expressed by the JSON fields themselves, reserved by SendGrid ("you may not
 # overwrite"), or describing the MIME structure SendGrid builds on its own.
@@ -113,7 +114,7 @@ class SendGridSender:
     def _send_one(self, message: EmailMessage) -> None:
         response = self._client.post(
             self._url,
-            json=sendgrid_request_body(message),
+            json=sendgrid_request_body(modern(message)),
             headers={"Authorization": f"Bearer {self._api_key.get_secret_value()}"},
         )
         if not response.is_success:

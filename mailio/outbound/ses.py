@@ -20,7 +20,8 @@ import httpx
 from mailio.config import SesServer
 from mailio.http import json_field, send_error_for, short_text
 from mailio.outbound.base import SendResult
-from mailio.outbound.web import addresses, mime_bytes, send_each
+from mailio.outbound.envelope import addresses, mime_bytes
+from mailio.outbound.web import send_each
 from mailio.sigv4 import AwsCredentials, sign_request
 
 SERVICE = "ses"  # SigV4 signing name of SES (v1 and v2)

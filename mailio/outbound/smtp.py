@@ -43,6 +43,7 @@ from mailio.errors import (
     TransportTimeout,
 )
 from mailio.outbound.base import SendResult
+from mailio.outbound.envelope import StoredMessage, envelope_recipients, envelope_sender, mime_bytes
 from mailio.tls import client_ssl_context, security_error, server_label
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,15 @@ class SmtpSender:
             message = _copy_with_message_id(message)
             message_id = message["Message-ID"]
         try:
-            refused, _ = await smtp.send_message(message, sender=self.server.from_address)
+            if isinstance(message, StoredMessage) and "Bcc" not in message:
+                # Finished bytes: sent as stored, not re-flattened (see envelope.py).
+                refused, _ = await smtp.sendmail(
+                    envelope_sender(message, self.server.from_address),
+                    envelope_recipients(message),
+                    mime_bytes(message),
+                )
+            else:
+                refused, _ = await smtp.send_message(message, sender=self.server.from_address)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [refusal.code for refusal in exc.recipients]
             # Retry when any refusal was temporary: the permanent ones fail again harmlessly.

@@ -4,7 +4,6 @@ turns per-message failures into results, and the message facts each API needs.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from email.utils import getaddresses, make_msgid
@@ -46,26 +45,3 @@ def ensure_message_id(message: EmailMessage) -> str:
     domain = senders[0][1].rpartition("@")[2] if senders else ""
     message["Message-ID"] = make_msgid(domain=domain or None)
     return str(message["Message-ID"])
-
-
-def addresses(message: EmailMessage, *fields: str) -> list[tuple[str, str]]:
-    """(display name, address) pairs from the given header fields, empty ones dropped."""
-    values = [str(v) for name in fields for v in message.get_all(name, [])]
-    return [(name, addr) for name, addr in getaddresses(values) if addr]
-
-
-def envelope_recipients(message: EmailMessage) -> list[str]:
-    """Every To, Cc and Bcc address, once each, in order."""
-    return list(dict.fromkeys(addr for _, addr in addresses(message, "To", "Cc", "Bcc")))
-
-
-def mime_bytes(message: EmailMessage, *, without_bcc: bool = False) -> bytes:
-    """The message as sent on the wire (CRLF line ends).
-
-    ``without_bcc``: for APIs that take the recipients separately, Bcc must not
-    reach the other recipients in the headers (as :meth:`smtplib.SMTP.send_message` does).
-    """
-    if without_bcc and "Bcc" in message:
-        message = copy.deepcopy(message)
-        del message["Bcc"]
-    return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
