@@ -27,7 +27,9 @@ class ProbeStep:
 
     def __str__(self) -> str:
         state = "ok" if self.ok else "FAILED"
-        return f"[{self.server}] {self.step:<12} {state}" + (f": {self.detail}" if self.detail else "")
+        return f"[{self.server}] {self.step:<12} {state}" + (
+            f": {self.detail}" if self.detail else ""
+        )
 
 
 def _steps(server: ServerSettings, last: str) -> list[str]:
@@ -86,7 +88,9 @@ def _report(
 
 def probe_sender(sender: Sender, server: ServerSettings, message: EmailMessage) -> list[ProbeStep]:
     (result,) = sender.send_messages([message])
-    return _report(server, _steps(server, "send"), result.error, f"test message sent to {message['To']}")
+    return _report(
+        server, _steps(server, "send"), result.error, f"test message sent to {message['To']}"
+    )
 
 
 def probe_mailbox(mailbox: Mailbox, server: ServerSettings, folder: str) -> list[ProbeStep]:

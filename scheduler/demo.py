@@ -36,7 +36,7 @@ def _config_text(stack: MailStack, folder: Path) -> str:
     return f"""\
 # Written by `approvals demo` for its local servers.
 [store]
-url = "sqlite:///{folder / 'approvals.db'}"
+url = "sqlite:///{folder / "approvals.db"}"
 [tokens]
 secret = "$<<APPROVALS_SECRET>>"
 ttl_days = 14
@@ -44,7 +44,7 @@ ttl_days = 14
 server = "smtp-local"
 from = "Approvals <{ENGINE_ADDRESS}>"
 reply_to = "{ENGINE_ADDRESS}"
-templates_dir = "{Path(__file__).resolve().parents[1] / 'config' / 'templates'}"
+templates_dir = "{Path(__file__).resolve().parents[1] / "config" / "templates"}"
 [inbound]
 server = "imap-local"
 folder = "INBOX"
@@ -98,8 +98,10 @@ def run_demo(keep: bool = False) -> int:
 
 
 def _narrate(stack: MailStack, folder: Path) -> int:
-    print(f"1. Local mail servers up: Dovecot IMAP on {stack.host}:{stack.imap_port}, "
-          f"SMTP relay on {stack.host}:{stack.smtp_port} (delivering to Dovecot over LMTP)")
+    print(
+        f"1. Local mail servers up: Dovecot IMAP on {stack.host}:{stack.imap_port}, "
+        f"SMTP relay on {stack.host}:{stack.smtp_port} (delivering to Dovecot over LMTP)"
+    )
     config = folder / "approvals.toml"
     config.write_text(_config_text(stack, folder))
     os.environ.setdefault("APPROVALS_SECRET", secrets.token_urlsafe(32))
@@ -123,7 +125,7 @@ def _narrate(stack: MailStack, folder: Path) -> int:
     print(f"3. Dispatch: {engine.dispatch_pending()}")
 
     notification = client.read_inbox(stack.host, stack.imap_port, APPROVER, DEMO_PASSWORD)[-1]
-    print(f"4. Alice's mailbox has: \"{notification['Subject']}\"")
+    print(f'4. Alice\'s mailbox has: "{notification["Subject"]}"')
     print(f"   Reply-To: {notification['Reply-To']}")
     reply = client.compose_reply(notification, APPROVER, "Approved, ship it.\n\nAlice")
     client.send(stack.host, stack.smtp_port, reply, APPROVER, DEMO_PASSWORD)
@@ -144,10 +146,15 @@ def _narrate(stack: MailStack, folder: Path) -> int:
         scheduler.shutdown(wait=True)
     final = outcome[0]
     decision = final.decisions[0]
-    print(f"6. Poll job (every {engine.settings.inbound.interval_minutes * 60:.0f} s) read the reply "
-          f"after {time.monotonic() - started:.1f} s")
-    print(f"7. Decision: request {final.id} is {final.status.value.upper()} "
-          f"by {decision.approver}, comment \"{decision.comment}\"")
+    print(
+        f"6. Poll job (every {engine.settings.inbound.interval_minutes * 60:.0f} s) read the reply "
+        f"after {time.monotonic() - started:.1f} s"
+    )
+    comment = " / ".join(line for line in decision.comment.splitlines() if line.strip())
+    print(
+        f"7. Decision: request {final.id} is {final.status.value.upper()} "
+        f'by {decision.approver}, comment "{comment}"'
+    )
     left = client.read_inbox(stack.host, stack.imap_port, ENGINE_ADDRESS, DEMO_PASSWORD)
     print(f"8. Processed replies left in the engine's inbox: {len(left)}")
     engine.close()

@@ -3,7 +3,8 @@
 Each cycle re-reads the config file first, so an admin's change to the
 interval, the message count or a server takes effect at the next cycle
 without a restart; a broken edit is logged and the last good settings stay
-in force. A cycle sends due notifications, then reads replies. Cycles never
+in force. A cycle sends due notifications, reads replies, then sends the
+answers and receipts those replies produced. Cycles never
 overlap (max_instances=1) and missed ones are not run in a burst (coalesce).
 """
 
@@ -36,14 +37,25 @@ def run_cycle(engine: ApprovalEngine, scheduler: BaseScheduler | None = None) ->
     if scheduler is not None and settings.inbound.interval_minutes != before:
         scheduler.reschedule_job(POLL_JOB_ID, trigger=_trigger(settings.inbound.interval_minutes))
         log.info("poll interval is now %s minutes", settings.inbound.interval_minutes)
+    _dispatch(engine)
     try:
-        log.info("dispatch: %s", engine.dispatch_pending())
-    except (MailIOError, ApprovalError) as exc:
-        log.error("dispatch failed: %s", exc)
-    try:
-        log.info("poll: %s", engine.process_replies())
+        report = engine.process_replies()
+        log.info("poll: %s", report)
     except (MailIOError, ApprovalError) as exc:
         log.error("poll failed: %s", exc)
+    else:
+        if report.decided or report.failed:  # answers and receipts go out now, not next cycle
+            _dispatch(engine)
+
+
+def _dispatch(engine: ApprovalEngine) -> None:
+    try:
+        report = engine.dispatch_pending()
+    except (MailIOError, ApprovalError) as exc:
+        log.error("dispatch failed: %s", exc)
+    else:
+        if report.sent or report.retrying or report.failed:
+            log.info("dispatch: %s", report)
 
 
 def _trigger(minutes: float) -> IntervalTrigger:

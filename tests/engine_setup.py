@@ -82,14 +82,22 @@ class Scenario:
         assert messages, f"no notification in {approver}'s mailbox"
         return messages[-1]
 
-    def reply(self, approver: str, text: str, *, sender: str | None = None, **kw: Any) -> EmailMessage:
-        reply = client.compose_reply(self.notification_for(approver), sender or approver, text, **kw)
+    def reply(
+        self, approver: str, text: str, *, sender: str | None = None, **kw: Any
+    ) -> EmailMessage:
+        reply = client.compose_reply(
+            self.notification_for(approver), sender or approver, text, **kw
+        )
         self.send(reply)
         return reply
 
     def send(self, message: EmailMessage) -> None:
         client.send(
-            self.stack.host, self.stack.smtp_port, message, str(message["From"]), self.stack.password
+            self.stack.host,
+            self.stack.smtp_port,
+            message,
+            str(message["From"]),
+            self.stack.password,
         )
 
 

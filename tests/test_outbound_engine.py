@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
@@ -66,7 +65,9 @@ def test_theme_chooses_the_template_set(trip: Scenario, tmp_path: Path) -> None:
     theme = tmp_path / "templates" / "brand"
     theme.mkdir(parents=True)
     (theme / "subject.txt").write_text("[ACME] {{ title }} [{{ reference }}]")
-    (theme / "body.txt").write_text("ACME approval: {{ title }}\nApproval reference: {{ reference }}\n")
+    (theme / "body.txt").write_text(
+        "ACME approval: {{ title }}\nApproval reference: {{ reference }}\n"
+    )
     (theme / "body.html").write_text("<p>ACME approval: {{ title }}</p>")
     engine = _engine(trip, outbound={"templates_dir": str(tmp_path / "templates")})
     alice = trip.stack.new_address("alice")
@@ -127,7 +128,9 @@ def test_permanent_refusal_ends_the_notification(trip: Scenario) -> None:
     assert trip.engine.dispatch_pending().sent == 0
 
 
-def test_fallback_server_sends_when_the_primary_is_down(mail_stack: MailStack, tmp_path: Path) -> None:
+def test_fallback_server_sends_when_the_primary_is_down(
+    mail_stack: MailStack, tmp_path: Path
+) -> None:
     address = mail_stack.new_address("approvals")
     base = engine_settings(mail_stack, f"sqlite:///{tmp_path / 'db.sqlite'}", address)
     data = base.model_dump(by_alias=True, mode="python")
@@ -148,20 +151,21 @@ def test_fallback_server_sends_when_the_primary_is_down(mail_stack: MailStack, t
     engine.close()
 
 
-def test_outbox_command_prints_the_delivery_log(mail_stack: MailStack, tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_outbox_command_prints_the_delivery_log(
+    mail_stack: MailStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     address = mail_stack.new_address("approvals")
     config = tmp_path / "approvals.toml"
     config.write_text(
         f'''[store]
-url = "sqlite:///{tmp_path / 'cli.db'}"
+url = "sqlite:///{tmp_path / "cli.db"}"
 [tokens]
 secret = "cli-test-secret-0123456789"
 [outbound]
 server = "smtp"
 from = "{address}"
 reply_to = "{address}"
-templates_dir = "{Path(__file__).resolve().parents[1] / 'config' / 'templates'}"
+templates_dir = "{Path(__file__).resolve().parents[1] / "config" / "templates"}"
 [inbound]
 server = "imap"
 [servers.smtp]

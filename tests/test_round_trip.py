@@ -151,7 +151,9 @@ def test_more_replies_than_max_messages_are_read_oldest_first_over_cycles(
 ) -> None:
     for trip in scenario(any_mail_stack, tmp_path, max_messages=3):
         approvers = [trip.stack.new_address(f"approver{i}") for i in range(7)]
-        requests = [trip.engine.request_approval(f"change {i}", [a]) for i, a in enumerate(approvers)]
+        requests = [
+            trip.engine.request_approval(f"change {i}", [a]) for i, a in enumerate(approvers)
+        ]
         trip.engine.dispatch_pending()
         for approver in approvers:
             trip.reply(approver, "Approved")
@@ -255,7 +257,9 @@ def _reply_with_token(trip: Scenario, approver: str, text: str, token: str, repl
     reply = compose_reply(trip.notification_for(approver), approver, text)
     raw = reply.as_bytes()
     for form in (token, token.upper()):
-        raw = raw.replace(form.encode(), (replacement if form == token else replacement.upper()).encode())
+        raw = raw.replace(
+            form.encode(), (replacement if form == token else replacement.upper()).encode()
+        )
     from email import message_from_bytes, policy
 
     return message_from_bytes(raw, policy=policy.default)

@@ -75,7 +75,10 @@ def _race(calls: list[Callable[[], object]]) -> list[object]:
 
 
 @pytest.mark.parametrize("instances", [4])
-def test_same_reply_in_several_instances_is_decided_once(postgres_url: str, instances: int) -> None:
+def test_same_reply_in_several_instances_is_decided_once(
+    postgres_url: str,  # noqa: F811
+    instances: int,
+) -> None:
     engines = [ApprovalEngine(_settings(postgres_url)) for _ in range(instances)]
     request = engines[0].request_approval("Deploy", ["alice@example.test"])
     raw = _reply(engines[0], request.id, "alice@example.test", "Approved", "r1@example.test")
@@ -94,7 +97,7 @@ def test_same_reply_in_several_instances_is_decided_once(postgres_url: str, inst
 
 
 def test_two_approvers_deciding_at_once_on_two_instances_close_the_request(
-    postgres_url: str,
+    postgres_url: str,  # noqa: F811
 ) -> None:
     first, second = ApprovalEngine(_settings(postgres_url)), ApprovalEngine(_settings(postgres_url))
     approvers = ["alice@example.test", "bob@example.test"]
@@ -107,8 +110,10 @@ def test_two_approvers_deciding_at_once_on_two_instances_close_the_request(
         now = first._clock()
         _race(
             [
-                lambda: ReplyHandler(first._db, first.settings).handle(raws[0], now),
-                lambda: ReplyHandler(second._db, second.settings).handle(raws[1], now),
+                lambda raw=raws[0], at=now: ReplyHandler(first._db, first.settings).handle(raw, at),
+                lambda raw=raws[1], at=now: ReplyHandler(second._db, second.settings).handle(
+                    raw, at
+                ),
             ]
         )
         assert first.get(request.id).status is RequestStatus.APPROVED
