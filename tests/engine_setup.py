@@ -47,6 +47,45 @@ def engine_settings(
     )
 
 
+def write_config(
+    stack: MailStack, folder: Path, address: str, *, password: str | None = None, extra: str = ""
+) -> Path:
+    """An approvals.toml for the stack, as an admin would write it; secrets via $<<VAR>>."""
+    config = folder / "approvals.toml"
+    config.write_text(
+        f"""\
+[store]
+url = "sqlite:///{folder / "approvals.db"}"
+[tokens]
+secret = "{SECRET}"
+[outbound]
+server = "smtp"
+from = "{address}"
+reply_to = "{address}"
+templates_dir = "{REPO / "config" / "templates"}"
+[inbound]
+server = "imap"
+interval_minutes = 5
+max_messages = 30
+[servers.smtp]
+type = "smtp"
+host = "{stack.host}"
+port = {stack.smtp_port}
+security = "none"
+username = "{address}"
+password = "{password or stack.password}"
+[servers.imap]
+type = "imap"
+host = "{stack.host}"
+port = {stack.imap_port}
+security = "none"
+username = "{address}"
+password = "{password or stack.password}"
+{extra}"""
+    )
+    return config
+
+
 class Clock:
     """A wall clock that tests can move forward."""
 

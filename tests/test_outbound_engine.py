@@ -16,7 +16,7 @@ from mailio.compose import Attachment
 from mailio.devservers.ports import free_port
 from mailio.devservers.stack import MailStack
 from scheduler.cli import main as cli
-from tests.engine_setup import Clock, Scenario, engine_settings, scenario
+from tests.engine_setup import Clock, Scenario, engine_settings, scenario, write_config
 
 
 def _with(settings: EngineSettings, **changes: dict) -> EngineSettings:
@@ -155,35 +155,7 @@ def test_outbox_command_prints_the_delivery_log(
     mail_stack: MailStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     address = mail_stack.new_address("approvals")
-    config = tmp_path / "approvals.toml"
-    config.write_text(
-        f'''[store]
-url = "sqlite:///{tmp_path / "cli.db"}"
-[tokens]
-secret = "cli-test-secret-0123456789"
-[outbound]
-server = "smtp"
-from = "{address}"
-reply_to = "{address}"
-templates_dir = "{Path(__file__).resolve().parents[1] / "config" / "templates"}"
-[inbound]
-server = "imap"
-[servers.smtp]
-type = "smtp"
-host = "{mail_stack.host}"
-port = {mail_stack.smtp_port}
-security = "none"
-username = "{address}"
-password = "{mail_stack.password}"
-[servers.imap]
-type = "imap"
-host = "{mail_stack.host}"
-port = {mail_stack.imap_port}
-security = "none"
-username = "{address}"
-password = "{mail_stack.password}"
-'''
-    )
+    config = write_config(mail_stack, tmp_path, address)
     engine = ApprovalEngine.from_config(config)
     alice = mail_stack.new_address("alice")
     request = engine.request_approval("Deploy", [alice])
