@@ -8,6 +8,7 @@ from tests.servers.dovecot_stack import (  # noqa: F401 - fixtures are found by 
 )
 from tests.servers.greenmail import any_mail_stack, greenmail_stack  # noqa: F401
 from tests.servers.misbehaving import (  # noqa: F401
+    full_backlog_port,
     http_connect_proxy,
     never_greeting_server,
     silent_imap_server,
@@ -17,6 +18,7 @@ from tests.servers.misbehaving import (  # noqa: F401
 from tests.servers.tls_stack import (  # noqa: F401
     implicit_tls_relay,
     no_starttls_relay,
+    recorded_no_starttls_smtp,
     starttls_relay,
     stripped_imap,
     stripped_smtp,

@@ -163,7 +163,7 @@ def test_silent_smtp_server_greets_then_ignores_ehlo(
     smtp.close()
 
 
-def test_silent_imap_server_greets_then_ignores_commands(
+def test_silent_imap_server_answers_capability_then_ignores_commands(
     silent_imap_server: SilentAfterGreetingServer,
 ) -> None:
     address = (silent_imap_server.host, silent_imap_server.port)
@@ -171,6 +171,10 @@ def test_silent_imap_server_greets_then_ignores_commands(
         lines = s.makefile("rwb")
         assert lines.readline().startswith(b"* OK")
         lines.write(b"a1 CAPABILITY\r\n")
+        lines.flush()
+        assert lines.readline() == b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n"
+        assert lines.readline() == b"a1 OK done\r\n"
+        lines.write(b"a2 LOGIN user@example.test secret\r\n")
         lines.flush()
         with pytest.raises(TimeoutError):
             lines.readline()

@@ -1,4 +1,9 @@
-"""Send and read mail on a MailStack the way a mail client would (smtplib, imapclient)."""
+"""Send and read mail on a MailStack the way a mail client would.
+
+Reading is :func:`mailio.devservers.approver.read_inbox` (the demo's approver
+client) pointed at a stack; sending here also takes raw bytes and stacks that
+want no AUTH (GreenMail), which ``approver.send`` does not.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,8 @@ from email.parser import BytesHeaderParser
 from email.policy import SMTP
 from email.utils import getaddresses
 
-from imapclient import IMAPClient
-
 from mailio.devservers import MailStack
+from mailio.devservers.approver import read_inbox
 
 POLL_INTERVAL = 0.05
 
@@ -45,23 +49,14 @@ def send_as(
     return to
 
 
-def read_mailbox(stack: MailStack, address: str, folder: str = "INBOX") -> list[bytes]:
-    """Every message in ``folder`` of ``address``, oldest UID first, without marking them seen."""
-    with IMAPClient(stack.host, stack.imap_port, ssl=False, timeout=30) as imap:
-        imap.login(address, stack.password)
-        if not imap.folder_exists(folder):
-            return []
-        imap.select_folder(folder, readonly=True)
-        uids = imap.search("ALL")
-        if not uids:
-            return []
-        fetched = imap.fetch(uids, ["BODY.PEEK[]"])  # one round trip for the batch
-        return [fetched[uid][b"BODY[]"] for uid in sorted(fetched)]
+def read_mailbox(stack: MailStack, address: str, folder: str = "INBOX") -> list[EmailMessage]:
+    """Every message in ``folder`` of ``address``, oldest first, without marking them seen."""
+    return read_inbox(stack.host, stack.imap_port, address, stack.password, folder)
 
 
 def wait_for_messages(
     stack: MailStack, address: str, count: int, timeout: float = 10, folder: str = "INBOX"
-) -> list[bytes]:
+) -> list[EmailMessage]:
     """Poll until ``folder`` holds at least ``count`` messages; returns them.
 
     With the Dovecot stack delivery is synchronous (the relay answers DATA only

@@ -1,4 +1,4 @@
-"""Fixtures: servers that never greet or go silent, and counting proxies (one per test)."""
+"""Fixtures: unreachable, never-greeting and silent servers, and counting proxies (per test)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,20 @@ import pytest
 
 from tests.servers.proxies import HttpConnectProxy, Socks5Proxy
 from tests.servers.silent_servers import (
+    IMAP_CAPABILITIES,
     IMAP_GREETING,
     SMTP_GREETING,
+    FullBacklogPort,
     NeverGreetingServer,
     SilentAfterGreetingServer,
 )
+
+
+@pytest.fixture
+def full_backlog_port() -> Iterator[FullBacklogPort]:
+    """A loopback ``.port`` where connecting hangs (the accept queue is full)."""
+    with FullBacklogPort() as port:
+        yield port
 
 
 @pytest.fixture
@@ -31,8 +40,8 @@ def silent_smtp_server() -> Iterator[SilentAfterGreetingServer]:
 
 @pytest.fixture
 def silent_imap_server() -> Iterator[SilentAfterGreetingServer]:
-    """Sends an IMAP ``* OK`` greeting, then never answers (LOGIN hangs)."""
-    with SilentAfterGreetingServer(IMAP_GREETING) as server:
+    """Sends an IMAP ``* OK`` greeting and answers CAPABILITY, then never answers (LOGIN hangs)."""
+    with SilentAfterGreetingServer(IMAP_GREETING, IMAP_CAPABILITIES) as server:
         yield server
 
 

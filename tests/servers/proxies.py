@@ -12,6 +12,7 @@ import hmac
 import ipaddress
 import struct
 import threading
+from http import HTTPStatus
 
 from tests.servers.background import BackgroundServer, tunnel
 
@@ -136,18 +137,18 @@ class HttpConnectProxy(_TunnelCounter):
         target = rest.partition(" ")[0]
         host, _, port_text = target.rpartition(":")
         if method != "CONNECT" or not host or not port_text.isdigit():
-            writer.write(_http_status(405, "Method Not Allowed"))
+            writer.write(_http_status(405))
             return
         if self.credentials and not self._authorized(headers.get("proxy-authorization", "")):
-            writer.write(_http_status(407, "Proxy Authentication Required"))
+            writer.write(_http_status(407))
             return
         if self.refuse_status is not None:
-            writer.write(_http_status(self.refuse_status, "Refused by test proxy"))
+            writer.write(_http_status(self.refuse_status))
             return
         try:
             upstream = await self._connect(host.strip("[]"), int(port_text))
         except (OSError, TimeoutError):
-            writer.write(_http_status(502, "Bad Gateway"))
+            writer.write(_http_status(502))
             return
         self._opened(host.strip("[]"), int(port_text))
         writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
@@ -160,6 +161,7 @@ class HttpConnectProxy(_TunnelCounter):
         return hmac.compare_digest(header, f"Basic {expected}")
 
 
-def _http_status(code: int, reason: str) -> bytes:
+def _http_status(code: int) -> bytes:
+    reason = HTTPStatus(code).phrase  # the standard phrase, so clients' messages read as usual
     extra = 'Proxy-Authenticate: Basic realm="test"\r\n' if code == 407 else ""
     return f"HTTP/1.1 {code} {reason}\r\n{extra}Content-Length: 0\r\n\r\n".encode()

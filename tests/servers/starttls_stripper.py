@@ -23,7 +23,8 @@ _IMAP_STARTTLS = re.compile(rb" STARTTLS(?=[ \]\r\n])", re.IGNORECASE)
 class StartTlsStrippingProxy(BackgroundServer):
     """Proxy to ``target_host:target_port`` speaking ``protocol`` ("smtp" or "imap").
 
-    ``starttls_refused`` counts the STARTTLS commands it refused.
+    ``starttls_refused`` counts the STARTTLS commands it refused; ``client_lines``
+    records every line clients sent, so a test can prove no credentials were offered.
     """
 
     def __init__(self, target_host: str, target_port: int, protocol: Protocol) -> None:
@@ -33,11 +34,18 @@ class StartTlsStrippingProxy(BackgroundServer):
         self.protocol = protocol
         self._lock = threading.Lock()
         self._starttls_refused = 0
+        self._client_lines: list[bytes] = []
 
     @property
     def starttls_refused(self) -> int:
         with self._lock:
             return self._starttls_refused
+
+    @property
+    def client_lines(self) -> list[bytes]:
+        """A copy of every line received from clients (refused STARTTLS included), in order."""
+        with self._lock:
+            return list(self._client_lines)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection(
@@ -58,6 +66,8 @@ class StartTlsStrippingProxy(BackgroundServer):
         upstream: asyncio.StreamWriter,
     ) -> None:
         while line := await reader.readline():
+            with self._lock:
+                self._client_lines.append(line)
             refusal = self._refusal(line)
             if refusal is None:
                 upstream.write(line)

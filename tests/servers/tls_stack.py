@@ -17,9 +17,9 @@ import trustme
 
 from mailio.devservers import DovecotServer, SmtpRelay, TlsFiles
 from mailio.devservers.ports import LOOPBACK
+from tests.servers.dovecot_stack import PASSWORD
 from tests.servers.starttls_stripper import StartTlsStrippingProxy
 
-PASSWORD = "secret"
 SERVER_HOSTS = ("localhost", LOOPBACK)
 WRONG_HOST = "wrong.example"
 
@@ -128,6 +128,20 @@ def stripped_smtp(starttls_relay: SmtpRelay) -> Iterator[StartTlsStrippingProxy]
     offers only after STARTTLS, so a client that falls back to plain cannot log in.
     """
     with StartTlsStrippingProxy(starttls_relay.host, starttls_relay.port, "smtp") as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def recorded_no_starttls_smtp(
+    no_starttls_relay: SmtpRelay,
+) -> Iterator[StartTlsStrippingProxy]:
+    """The same proxy in front of ``no_starttls_relay``: no STARTTLS, AUTH offered in plain.
+
+    What a client meets when an attacker strips STARTTLS from a server that allows AUTH
+    before it: a client that falls back would log in, and ``client_lines`` would show it.
+    """
+    relay = no_starttls_relay
+    with StartTlsStrippingProxy(relay.host, relay.port, "smtp") as proxy:
         yield proxy
 
 
