@@ -3,6 +3,7 @@
 from tests.servers.dovecot_stack import (  # noqa: F401 - fixtures are found by name
     dovecot_server,
     mail_stack,
+    oauth_dovecot,
     session_relay,
     smtp_relay_factory,
 )

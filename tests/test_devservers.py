@@ -12,7 +12,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
 from mailio.devservers import DovecotServer, MailStack, SmtpRelay
-from tests.servers.dovecot_stack import RelayFactory
+from tests.servers.dovecot_stack import OAUTH_TOKENS, RelayFactory
 from tests.servers.greenmail import greenmail_container
 from tests.servers.mail_client import read_mailbox, send_as, wait_for_messages
 
@@ -123,25 +123,23 @@ def test_rejected_data_is_not_delivered(
     assert read_mailbox(mail_stack, to) == []
 
 
-def test_oauth2_login_needs_that_users_exact_token(tmp_path: Path) -> None:
-    tokens = {"alice@example.test": "token-alice", "bob@example.test": "token-bob"}
-    with DovecotServer(tmp_path, oauth2_tokens=tokens) as server:
+def test_oauth2_login_needs_that_users_exact_token(oauth_dovecot: DovecotServer) -> None:
+    def xoauth2(user: str, token: str) -> bool:
+        imap = imaplib.IMAP4(oauth_dovecot.host, oauth_dovecot.imap_port)
+        try:
+            payload = f"user={user}\x01auth=Bearer {token}\x01\x01".encode()
+            imap.authenticate("XOAUTH2", lambda _: payload)
+            return True
+        except imaplib.IMAP4.error:
+            return False
+        finally:
+            imap.shutdown()
 
-        def xoauth2(user: str, token: str) -> bool:
-            imap = imaplib.IMAP4(server.host, server.imap_port)
-            try:
-                payload = f"user={user}\x01auth=Bearer {token}\x01\x01".encode()
-                imap.authenticate("XOAUTH2", lambda _: payload)
-                return True
-            except imaplib.IMAP4.error:
-                return False
-            finally:
-                imap.shutdown()
-
-        assert xoauth2("alice@example.test", "token-alice")
-        assert not xoauth2("alice@example.test", "token-bob")
-        assert not xoauth2("carol@example.test", "token-alice")
-        assert not xoauth2("alice@example.test", server.password)
+    alice, bob = OAUTH_TOKENS
+    assert xoauth2(alice, OAUTH_TOKENS[alice])
+    assert not xoauth2(alice, OAUTH_TOKENS[bob])
+    assert not xoauth2("carol@example.test", OAUTH_TOKENS[alice])
+    assert not xoauth2(alice, oauth_dovecot.password)
 
 
 def test_dovecot_stops_and_frees_its_port(tmp_path: Path) -> None:

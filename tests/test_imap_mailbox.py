@@ -5,43 +5,34 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from email import message_from_bytes
-from email.message import EmailMessage
+from typing import Any
 
 import pytest
 from imapclient import IMAPClient
+from pydantic import SecretStr
 
 from mailio.config import ImapServer, OAuth2Settings
-from mailio.devservers.dovecot import DovecotServer
+from mailio.devservers import DovecotServer, MailStack
 from mailio.devservers.ports import free_port
 from mailio.errors import AuthenticationError, ConfigError, MailboxError, TransportError
 from mailio.inbound.imap import ImapMailbox
+from tests.servers.dovecot_stack import OAUTH_TOKENS
+from tests.servers.mail_client import send_as
+from tests.servers.transport_settings import (
+    ENGINE_ADDRESS,
+    imap_settings,
+    outgoing_message,
+)
 
 
-def _server(stack, address: str, **overrides) -> ImapServer:
-    settings = {
-        "host": stack.host,
-        "port": stack.imap_port,
-        "security": "none",
-        "username": address,
-        "password": stack.password,
-    }
-    settings.update(overrides)
-    return ImapServer(**settings)
+def _server(stack: MailStack, address: str, **overrides: Any) -> ImapServer:
+    return imap_settings(stack.imap_port, username=address, **overrides)
 
 
-def _append(stack, address: str, subjects: list[str], folder: str = "INBOX") -> None:
-    """Put messages into the mailbox in this order (so their UIDs ascend in it)."""
-    with IMAPClient(stack.host, stack.imap_port, ssl=False) as client:
-        client.login(address, stack.password)
-        if not client.folder_exists(folder):
-            client.create_folder(folder)
-        for subject in subjects:
-            message = EmailMessage()
-            message["From"] = "someone@example.test"
-            message["To"] = address
-            message["Subject"] = subject
-            message.set_content(f"body of {subject}\n")
-            client.append(folder, message.as_bytes())
+def _append(stack: MailStack, address: str, subjects: list[str]) -> None:
+    """Deliver messages to the INBOX in this order (so their UIDs ascend in it)."""
+    for subject in subjects:
+        send_as(stack, ENGINE_ADDRESS, outgoing_message(address, subject))
 
 
 def _subjects(messages) -> list[str]:
@@ -171,7 +162,7 @@ def test_a_missing_folder_is_a_mailbox_error_naming_it(mail_stack, address):
 
 def test_connection_refused_is_a_transport_error(mail_stack, address):
     closed_port = free_port()
-    box = ImapMailbox(_server(mail_stack, address, port=closed_port), "INBOX")
+    box = ImapMailbox(imap_settings(closed_port, username=address), "INBOX")
 
     with pytest.raises(TransportError, match=f"127.0.0.1:{closed_port}"):
         box.count()
@@ -182,26 +173,13 @@ def test_keys_that_are_not_uids_are_refused(mailbox):
         mailbox.delete(["not-a-uid"])
 
 
-OAUTH_USER = "oauth-approvals@example.test"
-OAUTH_TOKEN = "token-for-oauth-approvals"
-
-
-@pytest.fixture(scope="module")
-def oauth_dovecot(tmp_path_factory) -> Iterator[DovecotServer]:
-    """Dovecot whose XOAUTH2 accepts exactly OAUTH_TOKEN for OAUTH_USER."""
-    folder = tmp_path_factory.mktemp("dovecot-oauth")
-    with DovecotServer(folder, oauth2_tokens={OAUTH_USER: OAUTH_TOKEN}) as server:
-        yield server
+OAUTH_USER, OAUTH_TOKEN = next(iter(OAUTH_TOKENS.items()))
 
 
 def _oauth_server(dovecot: DovecotServer) -> ImapServer:
-    return ImapServer(
-        host=dovecot.host,
-        port=dovecot.imap_port,
-        security="none",
-        auth="oauth2",
-        username=OAUTH_USER,
-        oauth2=OAuth2Settings(tenant="t", client_id="c", client_secret="s"),
+    oauth2 = OAuth2Settings(tenant="t", client_id="c", client_secret=SecretStr("s"))
+    return imap_settings(
+        dovecot.imap_port, auth="oauth2", username=OAUTH_USER, password=None, oauth2=oauth2
     )
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+from pydantic import SecretStr
 
-from mailio.config import ImapServer, OAuth2Settings, PoolSettings, RetrySettings, SmtpServer
+from mailio.config import OAuth2Settings, PoolSettings, RetrySettings, SmtpServer
+from mailio.devservers import MailStack, SmtpRelay
 from mailio.devservers.ports import LOOPBACK, free_port
 from mailio.errors import (
     AuthenticationError,
@@ -19,72 +20,38 @@ from mailio.errors import (
     TemporarySendError,
     TransportError,
 )
-from mailio.inbound.imap import ImapMailbox
 from mailio.outbound.retry import is_retryable, next_attempt_delay, should_retry
 from mailio.outbound.smtp import SmtpSender
-
-
-def _server(stack, relay=None, **overrides) -> SmtpServer:
-    settings = {
-        "host": stack.host,
-        "port": relay.port if relay is not None else stack.smtp_port,
-        "security": "none",
-        "username": "engine@example.test",
-        "password": stack.password,
-    }
-    settings.update(overrides)
-    return SmtpServer(**settings)
-
-
-def _message(to: str, subject: str = "approval needed", **headers: str) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = "engine@example.test"
-    message["To"] = to
-    message["Subject"] = subject
-    message["Message-ID"] = f"<{subject}@example.test>"
-    for name, value in headers.items():
-        message[name.replace("_", "-")] = value
-    message.set_content("Please reply APPROVE or REJECT.\n")
-    return message
-
-
-def _inbox_count(stack, address: str) -> int:
-    server = ImapServer(
-        host=stack.host,
-        port=stack.imap_port,
-        security="none",
-        username=address,
-        password=stack.password,
-    )
-    with ImapMailbox(server, "INBOX") as box:
-        return box.count()
+from tests.servers.dovecot_stack import RelayFactory
+from tests.servers.mail_client import read_mailbox
+from tests.servers.transport_settings import outgoing_message, smtp_settings
 
 
 @pytest.fixture
-def relay(mail_stack, smtp_relay_factory):
+def relay(mail_stack: MailStack, smtp_relay_factory: RelayFactory) -> SmtpRelay:
     """A relay of this test's own, so its counts and refusals are this test's alone."""
     return smtp_relay_factory(auth_password=mail_stack.password)
 
 
 def test_a_batch_lands_in_the_recipients_mailboxes(mail_stack, relay):
     alice, bob = mail_stack.new_address("alice"), mail_stack.new_address("bob")
-    messages = [_message(alice, f"a{i}") for i in range(3)] + [
-        _message(bob, f"b{i}") for i in range(2)
+    messages = [outgoing_message(alice, f"a{i}") for i in range(3)] + [
+        outgoing_message(bob, f"b{i}") for i in range(2)
     ]
 
-    results = SmtpSender(_server(mail_stack, relay)).send_messages(messages)
+    results = SmtpSender(smtp_settings(relay.port)).send_messages(messages)
 
     assert [r.message_id for r in results] == [m["Message-ID"] for m in messages]
     assert all(r.ok for r in results), results
-    assert _inbox_count(mail_stack, alice) == 3
-    assert _inbox_count(mail_stack, bob) == 2
+    assert len(read_mailbox(mail_stack, alice)) == 3
+    assert len(read_mailbox(mail_stack, bob)) == 2
 
 
 def test_cc_and_bcc_are_recipients_and_bcc_is_not_transmitted(mail_stack, relay):
     to, cc, bcc = (mail_stack.new_address(n) for n in ("to", "cc", "bcc"))
 
-    [result] = SmtpSender(_server(mail_stack, relay)).send_messages(
-        [_message(to, "copies", Cc=cc, Bcc=bcc)]
+    [result] = SmtpSender(smtp_settings(relay.port)).send_messages(
+        [outgoing_message(to, "copies", Cc=cc, Bcc=bcc)]
     )
 
     assert result.ok
@@ -95,9 +62,9 @@ def test_cc_and_bcc_are_recipients_and_bcc_is_not_transmitted(mail_stack, relay)
 
 def test_from_address_is_the_envelope_sender(mail_stack, relay):
     bounce = "bounces@example.test"
-    sender = SmtpSender(_server(mail_stack, relay, from_address=bounce))
+    sender = SmtpSender(smtp_settings(relay.port, from_address=bounce))
 
-    [result] = sender.send_messages([_message(mail_stack.new_address("x"))])
+    [result] = sender.send_messages([outgoing_message(mail_stack.new_address("x"))])
 
     assert result.ok
     assert relay.received[0].sender == bounce
@@ -105,9 +72,9 @@ def test_from_address_is_the_envelope_sender(mail_stack, relay):
 
 def test_the_pool_opens_at_most_max_connections(mail_stack, relay):
     to = mail_stack.new_address("pool")
-    server = _server(mail_stack, relay, pool=PoolSettings(max_connections=2))
+    server = smtp_settings(relay.port, pool=PoolSettings(max_connections=2))
 
-    results = SmtpSender(server).send_messages([_message(to, f"p{i}") for i in range(8)])
+    results = SmtpSender(server).send_messages([outgoing_message(to, f"p{i}") for i in range(8)])
 
     assert all(r.ok for r in results)
     assert relay.connection_count == 2
@@ -118,8 +85,8 @@ def test_a_connection_is_replaced_after_max_messages_per_connection(mail_stack, 
     to = mail_stack.new_address("rotate")
     pool = PoolSettings(max_connections=1, max_messages_per_connection=2)
 
-    results = SmtpSender(_server(mail_stack, relay, pool=pool)).send_messages(
-        [_message(to, f"r{i}") for i in range(5)]
+    results = SmtpSender(smtp_settings(relay.port, pool=pool)).send_messages(
+        [outgoing_message(to, f"r{i}") for i in range(5)]
     )
 
     assert all(r.ok for r in results)
@@ -130,22 +97,26 @@ def test_recipient_refusals_are_temporary_for_4xx_and_permanent_for_5xx(mail_sta
     busy, gone, fine = (mail_stack.new_address(n) for n in ("busy", "gone", "fine"))
     relay.reject_recipients[busy] = (450, "4.2.1 mailbox busy, try later")
     relay.reject_recipients[gone] = (550, "5.1.1 no such user")
-    results = SmtpSender(_server(mail_stack, relay)).send_messages(
-        [_message(busy, "busy"), _message(gone, "gone"), _message(fine, "fine")]
+    results = SmtpSender(smtp_settings(relay.port)).send_messages(
+        [
+            outgoing_message(busy, "busy"),
+            outgoing_message(gone, "gone"),
+            outgoing_message(fine, "fine"),
+        ]
     )
 
     temporary, permanent, delivered = (r.error for r in results)
     assert isinstance(temporary, TemporarySendError) and temporary.code == 450
     assert isinstance(permanent, PermanentSendError) and permanent.code == 550
     assert delivered is None
-    assert _inbox_count(mail_stack, fine) == 1
+    assert len(read_mailbox(mail_stack, fine)) == 1
 
 
 def test_a_message_refused_after_data_gets_the_servers_code(mail_stack, relay):
     relay.reject_data = (554, "5.6.0 content rejected")
 
-    [result] = SmtpSender(_server(mail_stack, relay)).send_messages(
-        [_message(mail_stack.new_address("x"))]
+    [result] = SmtpSender(smtp_settings(relay.port)).send_messages(
+        [outgoing_message(mail_stack.new_address("x"))]
     )
 
     assert isinstance(result.error, PermanentSendError)
@@ -156,8 +127,8 @@ def test_refused_credentials_fail_every_message_without_showing_the_password(mai
     wrong = "Wrong-Password-1234"
     to = mail_stack.new_address("x")
 
-    results = SmtpSender(_server(mail_stack, relay, password=wrong)).send_messages(
-        [_message(to, "one"), _message(to, "two")]
+    results = SmtpSender(smtp_settings(relay.port, password=wrong)).send_messages(
+        [outgoing_message(to, "one"), outgoing_message(to, "two")]
     )
 
     assert [r.message_id for r in results] == ["<one@example.test>", "<two@example.test>"]
@@ -170,9 +141,9 @@ def test_refused_credentials_fail_every_message_without_showing_the_password(mai
 
 
 def test_an_unreachable_server_fails_every_message_temporarily(mail_stack):
-    server = _server(mail_stack, port=free_port())
+    server = smtp_settings(free_port())
 
-    results = SmtpSender(server).send_messages([_message("a@example.test", "u1")] * 3)
+    results = SmtpSender(server).send_messages([outgoing_message("a@example.test", "u1")] * 3)
 
     assert len(results) == 3
     for result in results:
@@ -182,10 +153,10 @@ def test_an_unreachable_server_fails_every_message_temporarily(mail_stack):
 
 
 def test_a_message_without_message_id_gets_one_and_is_left_unchanged(mail_stack, relay):
-    message = _message(mail_stack.new_address("x"))
+    message = outgoing_message(mail_stack.new_address("x"))
     del message["Message-ID"]
 
-    [result] = SmtpSender(_server(mail_stack, relay)).send_messages([message])
+    [result] = SmtpSender(smtp_settings(relay.port)).send_messages([message])
 
     assert result.ok and result.message_id.startswith("<")
     assert message["Message-ID"] is None
@@ -193,7 +164,7 @@ def test_a_message_without_message_id_gets_one_and_is_left_unchanged(mail_stack,
 
 
 def test_an_empty_batch_opens_no_connection(mail_stack, relay):
-    assert SmtpSender(_server(mail_stack, relay)).send_messages([]) == []
+    assert SmtpSender(smtp_settings(relay.port)).send_messages([]) == []
     assert relay.connection_count == 0
 
 
@@ -256,14 +227,8 @@ _plain_auth_is_intended = pytest.mark.filterwarnings(
 
 
 def _oauth_server(port: int) -> SmtpServer:
-    return SmtpServer(
-        host=LOOPBACK,
-        port=port,
-        security="none",
-        auth="oauth2",
-        username="engine@example.test",
-        oauth2=OAuth2Settings(tenant="t", client_id="c", client_secret="s"),
-    )
+    oauth2 = OAuth2Settings(tenant="t", client_id="c", client_secret=SecretStr("s"))
+    return smtp_settings(port, auth="oauth2", password=None, oauth2=oauth2)
 
 
 @_plain_auth_is_intended
@@ -271,7 +236,7 @@ def test_oauth2_authenticates_with_xoauth2(xoauth2_server):
     handler, port = xoauth2_server
 
     [result] = SmtpSender(_oauth_server(port), token_provider=lambda: "good-token").send_messages(
-        [_message("someone@example.test", "oauth")]
+        [outgoing_message("someone@example.test", "oauth")]
     )
 
     assert result.ok, result.error
@@ -283,7 +248,7 @@ def test_a_refused_oauth2_token_fails_the_batch_without_showing_the_token(xoauth
     handler, port = xoauth2_server
 
     [result] = SmtpSender(_oauth_server(port), token_provider=lambda: "stale-token").send_messages(
-        [_message("someone@example.test", "oauth")]
+        [outgoing_message("someone@example.test", "oauth")]
     )
 
     assert isinstance(result.error, PermanentSendError)
@@ -300,7 +265,10 @@ def test_a_token_provider_that_fails_marks_the_batch_instead_of_raising(xoauth2_
         raise ConfigError("[oauth2] certificate_file: cannot read it")
 
     results = SmtpSender(_oauth_server(port), token_provider=broken_provider).send_messages(
-        [_message("someone@example.test", "o1"), _message("someone@example.test", "o2")]
+        [
+            outgoing_message("someone@example.test", "o1"),
+            outgoing_message("someone@example.test", "o2"),
+        ]
     )
 
     assert all(isinstance(r.error, PermanentSendError) for r in results)

@@ -14,7 +14,29 @@ STREAM_LIMIT = 1 << 20  # long IMAP lines (FETCH of big headers) must not trip r
 START_TIMEOUT = 5.0
 
 
-class BackgroundServer:
+class Startable:
+    """``with server:`` runs :meth:`start` on entry and :meth:`stop` on exit."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class BackgroundServer(Startable):
     """Subclasses implement :meth:`handle`; ``connection_count`` counts accepted connections."""
 
     def __init__(self) -> None:
@@ -29,18 +51,6 @@ class BackgroundServer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.host}:{self.port})"
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def connection_count(self) -> int:

@@ -10,6 +10,8 @@ import pytest
 from mailio.devservers import DovecotServer, MailStack, SmtpRelay
 
 PASSWORD = "secret"
+# XOAUTH2 on ``oauth_dovecot``: each user logs in with exactly their own token.
+OAUTH_TOKENS = {"alice@example.test": "token-alice", "bob@example.test": "token-bob"}
 
 RelayFactory = Callable[..., SmtpRelay]
 
@@ -18,6 +20,14 @@ RelayFactory = Callable[..., SmtpRelay]
 def dovecot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DovecotServer]:
     """Plain Dovecot (no TLS) for the whole session; any user, password ``secret``."""
     with DovecotServer(tmp_path_factory.mktemp("dovecot"), password=PASSWORD) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def oauth_dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DovecotServer]:
+    """Dovecot whose XOAUTH2 accepts, per user of OAUTH_TOKENS, only that user's token."""
+    folder = tmp_path_factory.mktemp("dovecot-oauth")
+    with DovecotServer(folder, password=PASSWORD, oauth2_tokens=OAUTH_TOKENS) as server:
         yield server
 
 

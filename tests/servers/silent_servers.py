@@ -8,11 +8,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from types import TracebackType
-from typing import Self
 
 from mailio.devservers.ports import LOOPBACK
-from tests.servers.background import BackgroundServer
+from tests.servers.background import BackgroundServer, Startable
 
 SMTP_GREETING = b"220 silent.localhost ESMTP ready\r\n"
 IMAP_CAPABILITIES = b"IMAP4rev1 AUTH=PLAIN"
@@ -48,7 +46,7 @@ class SilentAfterGreetingServer(BackgroundServer):
                 await writer.drain()
 
 
-class FullBacklogPort:
+class FullBacklogPort(Startable):
     """A listening port whose accept queue is full, so the kernel drops new SYNs.
 
     Connecting to ``port`` hangs until the client's connect timeout fires. No
@@ -60,19 +58,13 @@ class FullBacklogPort:
         self.port = 0
         self._sockets: list[socket.socket] = []
 
-    def __enter__(self) -> Self:
+    def start(self) -> None:
         listener = socket.create_server((self.host, 0), backlog=0)
         self._sockets.append(listener)
         self.port = listener.getsockname()[1]
         self._sockets.append(socket.create_connection((self.host, self.port)))
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
         for sock in self._sockets:
             with contextlib.suppress(OSError):
                 sock.close()
