@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from approvals.errors import MessageTooLarge, RequestClosed, UnknownRequest
-from approvals.inbox import Handling, ReplyHandler
+from approvals.inbox import KEEP, Handling, ReplyHandler
 from approvals.models import (
     ApprovalRequest,
     Decision,
@@ -232,12 +232,10 @@ class ApprovalEngine:
         self._expire_overdue()
         handler = ReplyHandler(self._db, self._settings)
         mailbox = self._mailbox_factory(self._settings)
-        handlings: list[Handling] = []
         try:
             batch = mailbox.fetch_batch(inbound.max_messages)
-            for message in batch:
-                handling = handler.handle(message.raw, self._clock())
-                handlings.append(handling)
+            handlings = handler.handle_batch([message.raw for message in batch], self._clock())
+            for handling in handlings:
                 log.info("reply %s: %s (%s)", handling.key, handling.outcome, handling.reason)
             self._dispose(mailbox, batch, handlings)
         finally:
@@ -262,6 +260,7 @@ class ApprovalEngine:
         by_disposition: dict[str, list[str]] = {}
         for message, handling in zip(batch, handlings, strict=True):
             by_disposition.setdefault(handling.disposition, []).append(message.key)
+        by_disposition.pop(KEEP, None)  # a conflict with another instance: read it again
         for disposition, keys in sorted(
             by_disposition.items(), key=lambda item: item[0] == "delete"
         ):

@@ -1,20 +1,26 @@
-"""Turn one reply message into at most one decision, exactly once.
+"""Turn each reply message into at most one decision, exactly once.
 
 Everything about a message — the decision, the request's new status, the
-record of the message itself — is written in one transaction keyed by the
-message's Message-ID. The mail is deleted or moved only after that commit.
-If the process dies in between, the next cycle finds the record, applies
-nothing, and only finishes the mailbox step. Two engine instances racing on
-the same message collide on the record's unique key; the loser does nothing.
+record of the message itself, keyed by its Message-ID — is written in one
+transaction; the mail is deleted or moved only after that commit. A poll
+batch shares one transaction (one commit, not one per message), each message
+in a savepoint of its own so that one message's conflict undoes only that
+message. If the process dies between commit and delete, the next cycle finds
+the records, applies nothing, and only finishes the mailbox step. Two engine
+instances racing on the same message collide on the record's unique key; the
+loser records nothing and only finishes the mailbox step.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import or_
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -39,6 +45,8 @@ from approvals.tokens import decode_token, verify_token
 
 log = logging.getLogger(__name__)
 
+KEEP = "keep"  # disposition: leave the mail where it is, to be read again next cycle
+
 
 @dataclass(frozen=True)
 class Handling:
@@ -47,11 +55,17 @@ class Handling:
     key: str
     outcome: InboxOutcome
     reason: str
-    disposition: str  # "delete" or "move:<folder>"
+    disposition: str  # "delete", "move:<folder>" or KEEP
     request_id: str | None = None
-    closed_request: str | None = None  # set when this message made a request final
     parsed: ParsedReply | None = None
-    notification_id: int | None = None
+
+
+@dataclass
+class _Batch:
+    """What a batch's messages refer to, loaded in three queries instead of per message."""
+
+    by_message_id: dict[str, NotificationRow] = field(default_factory=dict)
+    approvers: dict[str, list[str]] = field(default_factory=dict)  # request id -> approvers
 
 
 class _Refusal(Exception):
@@ -92,38 +106,108 @@ class ReplyHandler:
         return self._settings.inbound.after_processing
 
     def handle(self, raw: bytes, now: datetime) -> Handling:
-        parsed = parse_reply(raw)
-        key = message_key(parsed, raw)
-        try:
-            with transaction(self._db) as session:
-                earlier = session.exec(
-                    select(InboxRecordRow).where(InboxRecordRow.message_key == key)
-                ).first()
-                if earlier is not None:
-                    return self._replay(key, earlier, parsed)
-                handling = self._evaluate(session, parsed, key, now)
-                session.add(
-                    InboxRecordRow(
-                        message_key=key,
-                        seen_at=now,
-                        sender=parsed.sender,
-                        subject=parsed.subject[:500],
-                        outcome=handling.outcome,
-                        reason=handling.reason,
-                        request_id=handling.request_id,
-                        disposition=handling.disposition,
-                    )
+        """One message on its own: :meth:`handle_batch` of one."""
+        return self.handle_batch([raw], now)[0]
+
+    def handle_batch(self, raws: Sequence[bytes], now: datetime) -> list[Handling]:
+        """Decide what each message means and record it, all in one transaction."""
+        parsed = [parse_reply(raw) for raw in raws]  # pure: outside the transaction
+        keys = [message_key(reply, raw) for reply, raw in zip(parsed, raws, strict=True)]
+        handlings: list[Handling] = []
+        with transaction(self._db) as session:
+            earlier = {
+                record.message_key: record
+                for record in session.exec(
+                    select(InboxRecordRow).where(col(InboxRecordRow.message_key).in_(set(keys)))
+                ).all()
+            }
+            batch = self._preload(
+                session,
+                [reply for reply, key in zip(parsed, keys, strict=True) if key not in earlier],
+            )
+            for reply, key in zip(parsed, keys, strict=True):
+                if key in earlier:
+                    handlings.append(self._replay(key, earlier[key], reply))
+                    continue
+                try:
+                    with session.begin_nested():
+                        handling = self._evaluate(session, batch, reply, key, now)
+                        record = self._record(handling, reply, now)
+                        session.add(record)
+                        session.flush()
+                except IntegrityError:
+                    # Another instance recorded this message (or this approver's
+                    # decision) first; our savepoint is gone, the rest of the batch stays.
+                    handlings.append(self._after_conflict(session, key, reply))
+                    continue
+                earlier[key] = record  # the same message twice in one batch
+                handlings.append(handling)
+        return handlings
+
+    def _preload(self, session: Session, replies: Sequence[ParsedReply]) -> _Batch:
+        """Load the notifications the replies name, their requests (locked) and approvers."""
+        ids: set[int] = set()
+        for reply in replies:
+            if reply.token is not None:
+                with suppress(InvalidToken):
+                    ids.add(decode_token(reply.token).notification_id)
+        references = {
+            ref for reply in replies for ref in (*reply.references, *reply.bounced_message_ids)
+        }
+        if not ids and not references:
+            return _Batch()
+        named = session.exec(
+            select(NotificationRow.request_id).where(
+                or_(
+                    col(NotificationRow.id).in_(ids),
+                    col(NotificationRow.message_id).in_(references),
                 )
-                return handling
-        except IntegrityError:
-            # Another instance recorded this message (or this approver's decision) first.
-            with Session(self._db) as session:
-                earlier = session.exec(
-                    select(InboxRecordRow).where(InboxRecordRow.message_key == key)
-                ).first()
-            if earlier is None:
-                raise
-            return self._replay(key, earlier, parsed)
+            )
+        ).all()
+        request_ids = sorted(set(named))
+        # In id order, so two instances locking overlapping batches cannot deadlock.
+        session.exec(
+            select(RequestRow)
+            .where(col(RequestRow.id).in_(request_ids))
+            .order_by(col(RequestRow.id))
+            .with_for_update()
+        ).all()
+        batch = _Batch()
+        for notification in session.exec(
+            select(NotificationRow).where(col(NotificationRow.request_id).in_(request_ids))
+        ).all():  # now in the session's identity map: session.get() needs no query
+            batch.by_message_id[notification.message_id] = notification
+            if notification.kind == NotificationKind.APPROVAL:
+                batch.approvers.setdefault(notification.request_id, []).append(
+                    notification.approver
+                )
+        return batch
+
+    def _record(self, handling: Handling, reply: ParsedReply, now: datetime) -> InboxRecordRow:
+        return InboxRecordRow(
+            message_key=handling.key,
+            seen_at=now,
+            sender=reply.sender,
+            subject=reply.subject[:500],
+            outcome=handling.outcome,
+            reason=handling.reason,
+            request_id=handling.request_id,
+            disposition=handling.disposition,
+        )
+
+    def _after_conflict(self, session: Session, key: str, reply: ParsedReply) -> Handling:
+        winner = session.exec(
+            select(InboxRecordRow).where(InboxRecordRow.message_key == key)
+        ).first()
+        if winner is not None:
+            return self._replay(key, winner, reply)
+        return Handling(
+            key=key,
+            outcome=InboxOutcome.IGNORED,
+            reason="another instance changed this request meanwhile; read again next cycle",
+            disposition=KEEP,
+            parsed=reply,
+        )
 
     def _replay(self, key: str, earlier: InboxRecordRow, parsed: ParsedReply) -> Handling:
         return Handling(
@@ -136,7 +220,9 @@ class ReplyHandler:
             parsed=parsed,
         )
 
-    def _evaluate(self, session: Session, parsed: ParsedReply, key: str, now: datetime) -> Handling:
+    def _evaluate(
+        self, session: Session, batch: _Batch, parsed: ParsedReply, key: str, now: datetime
+    ) -> Handling:
         def result(outcome: InboxOutcome, reason: str, **extra: object) -> Handling:
             return Handling(
                 key=key,
@@ -150,10 +236,24 @@ class ReplyHandler:
         if parsed.kind is ReplyKind.AUTO_REPLY:
             return result(InboxOutcome.IGNORED, "auto-reply: " + "; ".join(parsed.reasons))
         if parsed.kind is ReplyKind.BOUNCE:
-            return result(InboxOutcome.IGNORED, self._record_bounce(session, parsed))
+            return result(InboxOutcome.IGNORED, self._record_bounce(session, batch, parsed))
         try:
-            notification = self._notification_for(session, parsed, now)
-            request = self._check_request(session, notification, parsed)
+            notification = self._notification_for(session, batch, parsed, now)
+            request = self._check_request(session, notification)
+            verdicts = dict(
+                session.exec(
+                    select(DecisionRow.approver, DecisionRow.verdict).where(
+                        DecisionRow.request_id == request.id
+                    )
+                ).all()
+            )
+            if notification.approver in verdicts:
+                raise _Refusal(
+                    f"{notification.approver} already decided ({verdicts[notification.approver]}); "
+                    "kept for review",
+                    request.id,
+                    notification,
+                )
             if parsed.verdict is None:
                 why = "; ".join(parsed.reasons) or "the new text has no approve or reject"
                 raise _Refusal(f"no clear verdict ({why})", request.id, notification)
@@ -176,37 +276,20 @@ class ReplyHandler:
         queue_receipt(
             session, self._settings, notification, parsed, parsed.verdict.value, parsed.comment, now
         )
-        session.flush()
-        verdicts = dict(
-            session.exec(
-                select(DecisionRow.approver, DecisionRow.verdict).where(
-                    DecisionRow.request_id == request.id
-                )
-            ).all()
-        )
-        approvers = session.exec(
-            select(NotificationRow.approver).where(
-                NotificationRow.request_id == request.id,
-                NotificationRow.kind == NotificationKind.APPROVAL,
-            )
-        ).all()
-        status = outcome_of(self._settings.policy.mode, approvers, verdicts)
-        closed = None
+        verdicts[notification.approver] = parsed.verdict.value
+        status = outcome_of(self._settings.policy.mode, batch.approvers[request.id], verdicts)
         if status.is_final:
             request.status = status
             request.closed_at = now
             session.add(request)
-            closed = request.id
         return result(
             InboxOutcome.DECIDED,
             f"{parsed.verdict.value} by {notification.approver}",
             request_id=request.id,
-            closed_request=closed,
-            notification_id=notification.id,
         )
 
     def _notification_for(
-        self, session: Session, parsed: ParsedReply, now: datetime
+        self, session: Session, batch: _Batch, parsed: ParsedReply, now: datetime
     ) -> NotificationRow:
         """Find the notification this reply answers, and check the reply may speak for it."""
         if parsed.token is not None:
@@ -232,13 +315,14 @@ class ReplyHandler:
                 expired = exc
         else:
             expired = None
-            notification = None
-            if parsed.references:
-                notification = session.exec(
-                    select(NotificationRow).where(
-                        col(NotificationRow.message_id).in_(parsed.references)
-                    )
-                ).first()
+            notification = next(
+                (
+                    batch.by_message_id[ref]
+                    for ref in parsed.references
+                    if ref in batch.by_message_id
+                ),
+                None,
+            )
             if notification is None:
                 raise _Refusal("no approval token and no reference to a notification")
 
@@ -259,37 +343,22 @@ class ReplyHandler:
             raise _Refusal(f"expired token: {expired}", notification.request_id, notification)
         return notification
 
-    def _check_request(
-        self, session: Session, notification: NotificationRow, parsed: ParsedReply
-    ) -> RequestRow:
-        request = session.exec(
-            select(RequestRow).where(RequestRow.id == notification.request_id).with_for_update()
-        ).one()
+    def _check_request(self, session: Session, notification: NotificationRow) -> RequestRow:
+        request = session.get(RequestRow, notification.request_id)  # loaded and locked
+        assert request is not None  # a notification's request is never deleted
         if request.status != RequestStatus.PENDING:
             raise _Refusal(f"request is already {request.status}", request.id, notification)
-        earlier = session.exec(
-            select(DecisionRow).where(
-                DecisionRow.request_id == request.id,
-                DecisionRow.approver == notification.approver,
-            )
-        ).first()
-        if earlier is not None:
-            raise _Refusal(
-                f"{notification.approver} already decided ({earlier.verdict}) on "
-                f"{earlier.decided_at:%Y-%m-%d %H:%M} UTC; kept for review",
-                request.id,
-                notification,
-            )
         return request
 
-    def _record_bounce(self, session: Session, parsed: ParsedReply) -> str:
-        notification = None
-        if parsed.bounced_message_ids:
-            notification = session.exec(
-                select(NotificationRow).where(
-                    col(NotificationRow.message_id).in_(parsed.bounced_message_ids)
-                )
-            ).first()
+    def _record_bounce(self, session: Session, batch: _Batch, parsed: ParsedReply) -> str:
+        notification = next(
+            (
+                batch.by_message_id[ref]
+                for ref in parsed.bounced_message_ids
+                if ref in batch.by_message_id
+            ),
+            None,
+        )
         if notification is None and parsed.token is not None:
             try:
                 notification = session.get(
