@@ -42,6 +42,7 @@ from approvals.settings import EngineSettings
 from approvals.store import open_database, transaction
 from approvals.tokens import issue_token
 from mailio.compose import Attachment
+from mailio.config import RetrySettings
 from mailio.errors import ConfigError
 from mailio.factory import build_mailbox, build_sender
 from mailio.inbound.base import Mailbox
@@ -222,7 +223,8 @@ class ApprovalEngine:
             return DispatchReport()
         outcome = send_claimed(rows, self._active_senders())
         primary = self._settings.servers[self._settings.outbound.server]
-        return settle(self._db, outcome, primary.retry, self._clock())
+        retry = getattr(primary, "retry", None) or RetrySettings()  # senders all have one
+        return settle(self._db, outcome, retry, self._clock())
 
     # ---- reading replies ----------------------------------------------------------------
 

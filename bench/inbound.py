@@ -27,6 +27,7 @@ from imapclient import IMAPClient
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from approvals.engine import ApprovalEngine  # noqa: E402
+from approvals.replies import parse_reply  # noqa: E402
 from mailio.devservers.approver import compose_reply  # noqa: E402
 from mailio.devservers.stack import local_mail_stack  # noqa: E402
 from tests.engine_setup import engine_settings  # noqa: E402
@@ -114,6 +115,10 @@ def main() -> int:
             decided += report.decided
         engine_seconds = time.perf_counter() - started
         engine.close()
+        started = time.perf_counter()
+        for raw in replies:
+            parse_reply(raw)
+        parse_seconds = time.perf_counter() - started
 
     raw_rate = raw_count / raw_seconds
     engine_rate = fetched / engine_seconds
@@ -126,6 +131,10 @@ def main() -> int:
         f"= {engine_rate:,.0f} msg/s ({decided} decided)"
     )
     print(f"ratio engine/raw             : {engine_rate / raw_rate:.1%}")
+    print(
+        f"  of which parse_reply       : {parse_seconds / fetched * 1000:.2f} ms/msg "
+        f"(raw floor: {raw_seconds / raw_count * 1000:.2f} ms/msg; the rest is the database)"
+    )
     return 0 if fetched == raw_count == args.n and decided == args.n else 1
 
 

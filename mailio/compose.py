@@ -141,8 +141,8 @@ def _boundary() -> str:
     return "=_apr_" + secrets.token_hex(16)
 
 
-def _text_header(value: str, charset: str) -> str | Header:
-    return value if value.isascii() else Header(value, "utf-8")
+def _text_header(value: str, charset: str) -> str:
+    return value if value.isascii() else Header(value, "utf-8").encode()
 
 
 def _address_header(value: str, charset: str) -> str:

@@ -86,6 +86,14 @@ password = "{password or stack.password}"
     return config
 
 
+def reconfigured(settings: EngineSettings, **sections: dict[str, Any]) -> EngineSettings:
+    """``settings`` with some keys of some sections changed (secrets stay SecretStr)."""
+    data = settings.model_dump(by_alias=True)
+    for section, values in sections.items():
+        data[section] = {**data.get(section, {}), **values}
+    return EngineSettings.model_validate(data)
+
+
 class Clock:
     """A wall clock that tests can move forward."""
 

@@ -11,23 +11,18 @@ import pytest
 from approvals.engine import ApprovalEngine
 from approvals.errors import MessageTooLarge
 from approvals.models import NotificationStatus
-from approvals.settings import EngineSettings
 from mailio.compose import Attachment
 from mailio.devservers.ports import free_port
 from mailio.devservers.stack import MailStack
 from scheduler.cli import main as cli
-from tests.engine_setup import Clock, Scenario, engine_settings, scenario, write_config
-
-
-def _with(settings: EngineSettings, **changes: dict) -> EngineSettings:
-    data = settings.model_dump(by_alias=True, mode="python")
-    for section, values in changes.items():
-        data[section] = {**data.get(section, {}), **values}
-    data["tokens"]["secret"] = settings.tokens.secret.get_secret_value()
-    for name, server in settings.servers.items():
-        if getattr(server, "password", None) is not None:
-            data["servers"][name]["password"] = server.password.get_secret_value()
-    return EngineSettings.model_validate(data)
+from tests.engine_setup import (
+    Clock,
+    Scenario,
+    engine_settings,
+    reconfigured,
+    scenario,
+    write_config,
+)
 
 
 @pytest.fixture
@@ -36,7 +31,7 @@ def trip(mail_stack: MailStack, tmp_path: Path) -> Iterator[Scenario]:
 
 
 def _engine(trip: Scenario, **changes: dict) -> ApprovalEngine:
-    engine = ApprovalEngine(_with(trip.engine.settings, **changes), clock=trip.clock)
+    engine = ApprovalEngine(reconfigured(trip.engine.settings, **changes), clock=trip.clock)
     return engine
 
 
@@ -75,7 +70,8 @@ def test_theme_chooses_the_template_set(trip: Scenario, tmp_path: Path) -> None:
     engine.dispatch_pending()
     (message,) = trip.inbox(alice)
     assert message["Subject"].startswith("[ACME] Rollout [APR-")
-    assert "ACME approval: Rollout" in message.get_body(("plain",)).get_content()
+    body = message.get_body(("plain",))
+    assert body is not None and "ACME approval: Rollout" in body.get_content()
     engine.close()
 
 
@@ -133,14 +129,16 @@ def test_fallback_server_sends_when_the_primary_is_down(
 ) -> None:
     address = mail_stack.new_address("approvals")
     base = engine_settings(mail_stack, f"sqlite:///{tmp_path / 'db.sqlite'}", address)
-    data = base.model_dump(by_alias=True, mode="python")
-    data["tokens"]["secret"] = base.tokens.secret.get_secret_value()
-    good = {**data["servers"]["smtp"], "password": mail_stack.password, "name": "backup"}
-    data["servers"]["imap"]["password"] = mail_stack.password
-    data["servers"]["smtp"] = {**good, "name": "smtp", "port": free_port()}  # nothing listens
-    data["servers"]["backup"] = good
-    data["outbound"]["fallback"] = ["backup"]
-    engine = ApprovalEngine(EngineSettings.model_validate(data), clock=Clock())
+    good = base.servers["smtp"].model_dump()
+    settings = reconfigured(
+        base,
+        servers={
+            "smtp": {**good, "port": free_port()},  # nothing listens there
+            "backup": {**good, "name": "backup"},
+        },
+        outbound={"fallback": ["backup"]},
+    )
+    engine = ApprovalEngine(settings, clock=Clock())
     alice = mail_stack.new_address("alice")
     engine.request_approval("Deploy", [alice])
 

@@ -15,20 +15,13 @@ import pytest
 
 from approvals.engine import ApprovalEngine
 from approvals.models import NotificationKind, NotificationStatus, RequestStatus
-from approvals.settings import EngineSettings
 from mailio.devservers.approver import compose_reply
 from mailio.devservers.stack import MailStack
-from tests.engine_setup import Scenario, scenario
+from tests.engine_setup import Scenario, reconfigured, scenario
 
 
 def _reconfigured(trip: Scenario, **replies: Any) -> ApprovalEngine:
-    settings = trip.engine.settings
-    data = settings.model_dump(by_alias=True)
-    data["tokens"]["secret"] = settings.tokens.secret.get_secret_value()
-    for name, server in settings.servers.items():
-        data["servers"][name]["password"] = server.password.get_secret_value()  # type: ignore[union-attr]
-    data["replies"] = {**data["replies"], **replies}
-    engine = ApprovalEngine(EngineSettings.model_validate(data), clock=trip.clock)
+    engine = ApprovalEngine(reconfigured(trip.engine.settings, replies=replies), clock=trip.clock)
     engine.on_decision(trip.decided.append)
     return engine
 

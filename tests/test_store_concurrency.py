@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from email.message import EmailMessage
+from functools import partial
 
 import pytest
 from sqlmodel import Session, select
@@ -85,7 +86,7 @@ def test_same_reply_in_several_instances_is_decided_once(
     handlers = [ReplyHandler(e._db, e.settings) for e in engines]
     now = engines[0]._clock()
 
-    handlings = _race([lambda h=h: h.handle(raw, now) for h in handlers])
+    handlings = _race([partial(handler.handle, raw, now) for handler in handlers])
 
     outcomes = sorted(h.outcome for h in handlings)  # type: ignore[attr-defined]
     assert outcomes.count(InboxOutcome.DECIDED) == 1
@@ -110,10 +111,8 @@ def test_two_approvers_deciding_at_once_on_two_instances_close_the_request(
         now = first._clock()
         _race(
             [
-                lambda raw=raws[0], at=now: ReplyHandler(first._db, first.settings).handle(raw, at),
-                lambda raw=raws[1], at=now: ReplyHandler(second._db, second.settings).handle(
-                    raw, at
-                ),
+                partial(ReplyHandler(first._db, first.settings).handle, raws[0], now),
+                partial(ReplyHandler(second._db, second.settings).handle, raws[1], now),
             ]
         )
         assert first.get(request.id).status is RequestStatus.APPROVED

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Sequence
-from email.message import EmailMessage
+from email.message import Message
 from urllib.parse import quote
 
 import httpx
@@ -50,10 +50,10 @@ class GraphSender:
         self._client = http_client
         self._token = token_provider
 
-    def send_messages(self, messages: Sequence[EmailMessage]) -> list[SendResult]:
+    def send_messages(self, messages: Sequence[Message]) -> list[SendResult]:
         return send_each(messages, self._send_one, self.name)
 
-    def _send_one(self, message: EmailMessage) -> None:
+    def _send_one(self, message: Message) -> None:
         response = self._client.post(
             self._url,
             content=base64.b64encode(mime_bytes(message)),

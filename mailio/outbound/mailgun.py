@@ -8,7 +8,7 @@ means accepted; errors come as {"message": ...} (or plain text for 401).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from email.message import EmailMessage
+from email.message import Message
 from urllib.parse import quote
 
 import httpx
@@ -33,10 +33,10 @@ class MailgunSender:
         self._api_key = server.api_key
         self._client = http_client
 
-    def send_messages(self, messages: Sequence[EmailMessage]) -> list[SendResult]:
+    def send_messages(self, messages: Sequence[Message]) -> list[SendResult]:
         return send_each(messages, self._send_one, self.name)
 
-    def _send_one(self, message: EmailMessage) -> None:
+    def _send_one(self, message: Message) -> None:
         response = self._client.post(
             self._url,
             data={"to": envelope_recipients(message)},

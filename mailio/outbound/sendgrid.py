@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 
 import httpx
 
@@ -108,10 +108,10 @@ class SendGridSender:
         self._api_key = server.api_key
         self._client = http_client
 
-    def send_messages(self, messages: Sequence[EmailMessage]) -> list[SendResult]:
+    def send_messages(self, messages: Sequence[Message]) -> list[SendResult]:
         return send_each(messages, self._send_one, self.name)
 
-    def _send_one(self, message: EmailMessage) -> None:
+    def _send_one(self, message: Message) -> None:
         response = self._client.post(
             self._url,
             json=sendgrid_request_body(modern(message)),

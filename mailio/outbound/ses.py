@@ -13,7 +13,7 @@ import base64
 import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from email.message import EmailMessage
+from email.message import Message
 
 import httpx
 
@@ -40,7 +40,7 @@ def ses_error_text(response: httpx.Response) -> str:
     return ": ".join(part for part in (kind, message) if part)
 
 
-def ses_request_body(message: EmailMessage) -> dict[str, object]:
+def ses_request_body(message: Message) -> dict[str, object]:
     """The SendEmail request for one raw message."""
     destination = {
         key: [addr for _, addr in addresses(message, field)]
@@ -74,10 +74,10 @@ class SesSender:
         self._client = http_client
         self._clock = clock  # None: now; tests pin the date of the signature
 
-    def send_messages(self, messages: Sequence[EmailMessage]) -> list[SendResult]:
+    def send_messages(self, messages: Sequence[Message]) -> list[SendResult]:
         return send_each(messages, self._send_one, self.name)
 
-    def _send_one(self, message: EmailMessage) -> None:
+    def _send_one(self, message: Message) -> None:
         body = json.dumps(ses_request_body(message)).encode()
         headers = sign_request(
             "POST",

@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.message import Message
 from email.utils import make_msgid
 
 import aiosmtplib
@@ -70,7 +70,7 @@ class SmtpSender:
         self._token_provider = token_provider
         self._local_hostname = server.local_hostname
 
-    def send_messages(self, messages: Sequence[EmailMessage]) -> list[SendResult]:
+    def send_messages(self, messages: Sequence[Message]) -> list[SendResult]:
         """Send each message; returns one result per message, in order. Never raises
         for a message's or a connection's failure: those become the results' errors."""
         if not messages:
@@ -89,7 +89,7 @@ class SmtpSender:
 
     # -- the batch ---------------------------------------------------------------
 
-    async def _send_all(self, messages: list[EmailMessage]) -> list[SendResult]:
+    async def _send_all(self, messages: list[Message]) -> list[SendResult]:
         if self._local_hostname is None:
             # aiosmtplib would look this up on every connect; it can take seconds.
             self._local_hostname = await asyncio.to_thread(socket.getfqdn)
@@ -129,7 +129,7 @@ class SmtpSender:
             if smtp is not None:
                 await _quit(smtp)
 
-    async def _send_one(self, smtp: aiosmtplib.SMTP, message: EmailMessage) -> SendResult:
+    async def _send_one(self, smtp: aiosmtplib.SMTP, message: Message) -> SendResult:
         message_id = message.get("Message-ID")
         if message_id is None:
             message = _copy_with_message_id(message)
@@ -325,7 +325,7 @@ class SmtpSender:
 class _Batch:
     """Shared state of one send_messages call; touched only from the event loop's thread."""
 
-    messages: list[EmailMessage]
+    messages: list[Message]
     pending: deque[int] = field(init=False)
     done: dict[int, SendResult] = field(default_factory=dict)
     connection_failures: list[SendError] = field(default_factory=list)
@@ -391,7 +391,7 @@ def _ssl_cause(exc: BaseException) -> ssl.SSLError | ssl.CertificateError | None
     return None
 
 
-def _copy_with_message_id(message: EmailMessage) -> EmailMessage:
+def _copy_with_message_id(message: Message) -> Message:
     # The caller's message stays as it was; the id we add is the one in the result.
     with_id = copy.deepcopy(message)
     with_id["Message-ID"] = make_msgid()

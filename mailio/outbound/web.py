@@ -5,7 +5,7 @@ turns per-message failures into results, and the message facts each API needs.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from email.message import EmailMessage
+from email.message import Message
 from email.utils import getaddresses, make_msgid
 
 import httpx
@@ -16,8 +16,8 @@ from mailio.outbound.base import SendResult
 
 
 def send_each(
-    messages: Sequence[EmailMessage],
-    send_one: Callable[[EmailMessage], None],
+    messages: Sequence[Message],
+    send_one: Callable[[Message], None],
     service: str,
 ) -> list[SendResult]:
     """Call ``send_one`` per message; a SendError or dropped connection fails only that one."""
@@ -36,7 +36,7 @@ def send_each(
     return results
 
 
-def ensure_message_id(message: EmailMessage) -> str:
+def ensure_message_id(message: Message) -> str:
     """The message's Message-ID, adding one first if it has none, so results can be matched."""
     existing = message["Message-ID"]
     if existing:
