@@ -81,6 +81,7 @@ class ApprovalEngine:
         self._db = open_database(settings.store.url, base_dir=settings.base_dir)
         self._callbacks: list[DecisionCallback] = []
         self._senders: list[Sender] | None = None  # kept across calls; rebuilt on reload
+        self._outcomes_called: set[tuple[str, int]] = set()  # see approvals.outcomes
 
     @classmethod
     def from_config(cls, path: str | Path, **options: Any) -> ApprovalEngine:
@@ -285,7 +286,13 @@ class ApprovalEngine:
 
     def _deliver_outcomes(self, only: str | None = None) -> int:
         return deliver_outcomes(
-            self._db, self._clock(), self._callbacks, self._settings.callback, _snapshot, only
+            self._db,
+            self._clock(),
+            self._callbacks,
+            self._settings.callback,
+            _snapshot,
+            self._outcomes_called,
+            only,
         )
 
     # ---- looking up ---------------------------------------------------------------------
@@ -311,7 +318,7 @@ class ApprovalEngine:
             return None if row is None else _snapshot(session, row)
 
     def cancel(self, request_id: str) -> ApprovalRequest:
-        """Cancel a pending request; its notifications not yet sent are not sent."""
+        """Cancel a pending request; its notifications not yet sent are not sent (outbox)."""
         now = self._clock()
         with transaction(self._db) as session:
             row = session.get(RequestRow, request_id)
@@ -322,14 +329,6 @@ class ApprovalEngine:
             row.status = RequestStatus.CANCELLED
             row.closed_at = now
             session.add(row)
-            session.execute(
-                update(NotificationRow)
-                .where(
-                    col(NotificationRow.request_id) == request_id,
-                    col(NotificationRow.status) == NotificationStatus.QUEUED,
-                )
-                .values(status=NotificationStatus.FAILED, last_error="request cancelled")
-            )
         self._deliver_outcomes(only=request_id)
         return self.get(request_id)
 

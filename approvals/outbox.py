@@ -18,7 +18,13 @@ from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from approvals.models import NotificationRow, NotificationStatus
+from approvals.models import (
+    NotificationKind,
+    NotificationRow,
+    NotificationStatus,
+    RequestRow,
+    RequestStatus,
+)
 from approvals.reports import DispatchReport
 from approvals.store import transaction
 from mailio.config import RetrySettings
@@ -40,15 +46,28 @@ def claim_due(db: Engine, now: datetime, limit: int) -> list[NotificationRow]:
         & (col(NotificationRow.claimed_until) < now),
     )
     with transaction(db) as session:
-        rows = session.exec(
-            select(NotificationRow)
+        found = session.exec(
+            select(NotificationRow, RequestRow.status)
+            .join(RequestRow, col(RequestRow.id) == col(NotificationRow.request_id))
             .where(due, col(NotificationRow.next_attempt_at) <= now)
             .order_by(col(NotificationRow.id))
             .limit(limit)
-            .with_for_update(skip_locked=True)
+            .with_for_update(of=NotificationRow, skip_locked=True)  # type: ignore[arg-type]
         ).all()
+        # An approval request that expired or was cancelled while queued is not sent.
+        closed = [
+            row.id
+            for row, status in found
+            if row.kind == NotificationKind.APPROVAL and status != RequestStatus.PENDING
+        ]
+        rows = [row for row, _ in found if row.id not in closed]
         # Locked (PostgreSQL) or alone in a write transaction (SQLite): nobody else
-        # can claim these between the select and this update.
+        # can claim these between the select and these updates.
+        session.execute(
+            update(NotificationRow)
+            .where(col(NotificationRow.id).in_(closed))
+            .values(status=NotificationStatus.FAILED, last_error="not sent: request closed")
+        )
         session.execute(
             update(NotificationRow)
             .where(col(NotificationRow.id).in_([row.id for row in rows]))
@@ -57,7 +76,7 @@ def claim_due(db: Engine, now: datetime, limit: int) -> list[NotificationRow]:
                 claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
             )
         )
-        return list(rows)
+        return rows
 
 
 def send_claimed(

@@ -5,8 +5,10 @@ Delivery happens after the commit, from a durable mark on the request row: an
 instance claims an undelivered outcome with a guarded UPDATE, calls the
 ``on_decision`` callbacks (and the webhook, if configured), and marks it
 delivered. If it dies in between, the claim lapses after CLAIM_SECONDS and a
-later cycle, in any instance, delivers it. An engine with no callback and no
-webhook leaves outcomes for one that has.
+later cycle, in any instance, delivers it. When one consumer fails, the
+outcome is tried again later, but within a process only for the consumers that
+have not had it yet (``called``). An engine with no callback and no webhook
+leaves outcomes for one that has.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ def deliver_outcomes(
     callbacks: Sequence[DecisionCallback],
     webhook: CallbackSettings,
     snapshot: Callable[[Session, RequestRow], ApprovalRequest],
+    called: set[tuple[str, int]],
     only: str | None = None,
 ) -> int:
     """Deliver undelivered final outcomes (or just request ``only``); returns how many."""
@@ -65,7 +68,7 @@ def deliver_outcomes(
             if claimed != 1:
                 continue
             request = snapshot(session, session.get(RequestRow, request_id))  # type: ignore[arg-type]
-        if not _call_everyone(request, callbacks, webhook):
+        if not _call_everyone(request, callbacks, webhook, called):
             continue  # the claim lapses and a later cycle tries again
         with transaction(db) as session:
             session.execute(
@@ -78,16 +81,24 @@ def deliver_outcomes(
 
 
 def _call_everyone(
-    request: ApprovalRequest, callbacks: Sequence[DecisionCallback], webhook: CallbackSettings
+    request: ApprovalRequest,
+    callbacks: Sequence[DecisionCallback],
+    webhook: CallbackSettings,
+    called: set[tuple[str, int]],
 ) -> bool:
+    """Give the outcome to each consumer that has not had it; True when all have."""
     ok = True
     for callback in callbacks:
+        if (request.id, id(callback)) in called:
+            continue
         try:
             callback(request)
         except Exception:  # a caller's bug must not stop the poll cycle; it is retried
             log.exception("on_decision callback %r failed for request %s", callback, request.id)
             ok = False
-    if webhook.url:
+        else:
+            called.add((request.id, id(callback)))
+    if webhook.url and (request.id, 0) not in called:
         try:
             response = httpx.post(
                 webhook.url, json=outcome_payload(request), timeout=webhook.timeout_seconds
@@ -96,6 +107,10 @@ def _call_everyone(
         except httpx.HTTPError as exc:
             log.error("decision webhook failed for request %s: %s", request.id, exc)
             ok = False
+        else:
+            called.add((request.id, 0))
+    if ok:
+        called.difference_update({key for key in called if key[0] == request.id})
     return ok
 
 

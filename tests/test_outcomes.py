@@ -1,0 +1,156 @@
+"""Final outcomes reach the workflow system: callbacks, the webhook, and retries of both."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from approvals.engine import ApprovalEngine
+from approvals.models import ApprovalRequest, RequestStatus
+from mailio.devservers.stack import MailStack
+from tests.engine_setup import Scenario, reconfigured, scenario
+from tests.stores import postgres_url  # noqa: F401  (fixture)
+
+
+class WorkflowSystem:
+    """A local HTTP endpoint standing in for the workflow system's webhook."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict[str, Any]] = []
+        self.fail_next = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if outer.fail_next:
+                    outer.fail_next -= 1
+                    self.send_response(503)
+                else:
+                    outer.posts.append(json.loads(body))
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/approvals"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def workflow() -> Iterator[WorkflowSystem]:
+    system = WorkflowSystem()
+    yield system
+    system.close()
+
+
+@pytest.fixture
+def trip(mail_stack: MailStack, tmp_path: Path) -> Iterator[Scenario]:
+    yield from scenario(mail_stack, tmp_path)
+
+
+def test_webhook_gets_the_outcome_once_and_is_retried_after_a_failure(
+    trip: Scenario, workflow: WorkflowSystem
+) -> None:
+    engine = ApprovalEngine(
+        reconfigured(trip.engine.settings, callback={"url": workflow.url}), clock=trip.clock
+    )
+    alice = trip.stack.new_address("alice")
+    request = engine.request_approval("Deploy", [alice], external_id="run-1")
+    engine.dispatch_pending()
+    trip.reply(alice, "Reject: the tests are red")
+    workflow.fail_next = 1
+
+    engine.process_replies()  # decided, but the webhook answered 503
+    assert workflow.posts == []
+    trip.clock.offset = trip.clock.offset.__class__(minutes=10)  # the claim lapses
+    engine.process_replies()
+    engine.process_replies()
+
+    (post,) = workflow.posts
+    assert (post["id"], post["external_id"], post["status"]) == (request.id, "run-1", "rejected")
+    assert post["decisions"][0]["comment"] == "the tests are red"
+    engine.close()
+
+
+def test_callback_that_raises_is_called_again_later(trip: Scenario) -> None:
+    calls: list[ApprovalRequest] = []
+
+    def flaky(request: ApprovalRequest) -> None:
+        calls.append(request)
+        if len(calls) == 1:
+            raise RuntimeError("workflow system down")
+
+    trip.engine.on_decision(flaky)
+    alice = trip.stack.new_address("alice")
+    trip.ask(alice)
+    trip.reply(alice, "Approved")
+    trip.engine.process_replies()
+    trip.clock.offset = trip.clock.offset.__class__(minutes=10)
+    trip.engine.process_replies()
+
+    assert [c.status for c in calls] == [RequestStatus.APPROVED, RequestStatus.APPROVED]
+    assert len(trip.decided) == 1  # the other callback was satisfied the first time
+
+
+def test_outcome_decided_by_one_engine_reaches_a_callback_registered_later(
+    trip: Scenario, mail_stack: MailStack
+) -> None:
+    poller = ApprovalEngine(
+        trip.engine.settings, clock=trip.clock
+    )  # no callbacks: `approvals poll`
+    alice = trip.stack.new_address("alice")
+    request = poller.request_approval("Deploy", [alice])
+    poller.dispatch_pending()
+    trip.reply(alice, "Approved")
+    poller.process_replies()
+    poller.close()
+
+    app = ApprovalEngine(trip.engine.settings, clock=trip.clock)
+    seen: list[ApprovalRequest] = []
+    app.on_decision(seen.append)
+
+    assert [r.id for r in seen if r.id == request.id] == [request.id]
+    app.close()
+
+
+def test_cancel_and_expiry_are_outcomes_too(trip: Scenario) -> None:
+    alice = trip.stack.new_address("alice")
+    cancelled = trip.engine.request_approval("Deploy A", [alice])
+    expiring = trip.engine.request_approval("Deploy B", [alice])
+    trip.engine.cancel(cancelled.id)
+    trip.clock.offset = trip.clock.offset.__class__(days=15)
+    trip.engine.process_replies()
+
+    assert {(r.id, r.status) for r in trip.decided} == {
+        (cancelled.id, RequestStatus.CANCELLED),
+        (expiring.id, RequestStatus.EXPIRED),
+    }
+    assert trip.engine.dispatch_pending().sent == 0  # the cancelled one is not sent
+
+
+def test_round_trip_on_postgresql(
+    mail_stack: MailStack,
+    tmp_path: Path,
+    postgres_url: str,  # noqa: F811
+) -> None:
+    for trip in scenario(mail_stack, tmp_path, store_url=postgres_url):
+        alice = trip.stack.new_address("alice")
+        request = trip.ask(alice)
+        trip.reply(alice, "Approved, ship it")
+
+        assert trip.engine.process_replies().decided == 1
+        assert trip.engine.get(request.id).status is RequestStatus.APPROVED
+        assert [r.id for r in trip.decided] == [request.id]
