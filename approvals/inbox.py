@@ -64,8 +64,16 @@ class Handling:
 class _Batch:
     """What a batch's messages refer to, loaded in three queries instead of per message."""
 
+    requests: dict[str, RequestRow] = field(default_factory=dict)  # locked for the batch
     by_message_id: dict[str, NotificationRow] = field(default_factory=dict)
     approvers: dict[str, list[str]] = field(default_factory=dict)  # request id -> approvers
+    verdicts: dict[str, dict[str, str]] = field(default_factory=dict)  # request -> approver -> v
+
+    def remember(self, decided: Handling) -> None:
+        """Later messages of the batch see this decision (sender is the approver: checked)."""
+        assert decided.request_id and decided.parsed and decided.parsed.sender
+        assert decided.parsed.verdict is not None
+        self.verdicts[decided.request_id][decided.parsed.sender] = decided.parsed.verdict.value
 
 
 class _Refusal(Exception):
@@ -135,6 +143,8 @@ class ReplyHandler:
                         record = self._record(handling, reply, now)
                         session.add(record)
                         session.flush()
+                    if handling.outcome is InboxOutcome.DECIDED:
+                        batch.remember(handling)  # now that its savepoint holds
                 except IntegrityError:
                     # Another instance recorded this message (or this approver's
                     # decision) first; our savepoint is gone, the rest of the batch stays.
@@ -165,14 +175,23 @@ class ReplyHandler:
             )
         ).all()
         request_ids = sorted(set(named))
-        # In id order, so two instances locking overlapping batches cannot deadlock.
-        session.exec(
+        batch = _Batch()
+        # In id order, so two instances locking overlapping batches cannot deadlock. The
+        # batch holds the rows: the session's identity map alone would let them go.
+        for request in session.exec(
             select(RequestRow)
             .where(col(RequestRow.id).in_(request_ids))
             .order_by(col(RequestRow.id))
             .with_for_update()
-        ).all()
-        batch = _Batch()
+        ).all():
+            batch.requests[request.id] = request
+            batch.verdicts[request.id] = {}
+        for request_id, approver, verdict in session.exec(
+            select(DecisionRow.request_id, DecisionRow.approver, DecisionRow.verdict).where(
+                col(DecisionRow.request_id).in_(request_ids)
+            )
+        ).all():
+            batch.verdicts[request_id][approver] = verdict
         for notification in session.exec(
             select(NotificationRow).where(col(NotificationRow.request_id).in_(request_ids))
         ).all():  # now in the session's identity map: session.get() needs no query
@@ -239,14 +258,10 @@ class ReplyHandler:
             return result(InboxOutcome.IGNORED, self._record_bounce(session, batch, parsed))
         try:
             notification = self._notification_for(session, batch, parsed, now)
-            request = self._check_request(session, notification)
-            verdicts = dict(
-                session.exec(
-                    select(DecisionRow.approver, DecisionRow.verdict).where(
-                        DecisionRow.request_id == request.id
-                    )
-                ).all()
-            )
+            request = batch.requests[notification.request_id]
+            if request.status != RequestStatus.PENDING:
+                raise _Refusal(f"request is already {request.status}", request.id, notification)
+            verdicts = batch.verdicts[request.id]
             if notification.approver in verdicts:
                 raise _Refusal(
                     f"{notification.approver} already decided ({verdicts[notification.approver]}); "
@@ -276,7 +291,7 @@ class ReplyHandler:
         queue_receipt(
             session, self._settings, notification, parsed, parsed.verdict.value, parsed.comment, now
         )
-        verdicts[notification.approver] = parsed.verdict.value
+        verdicts = {**verdicts, notification.approver: parsed.verdict.value}
         status = outcome_of(self._settings.policy.mode, batch.approvers[request.id], verdicts)
         if status.is_final:
             request.status = status
@@ -342,13 +357,6 @@ class ReplyHandler:
         if expired is not None:
             raise _Refusal(f"expired token: {expired}", notification.request_id, notification)
         return notification
-
-    def _check_request(self, session: Session, notification: NotificationRow) -> RequestRow:
-        request = session.get(RequestRow, notification.request_id)  # loaded and locked
-        assert request is not None  # a notification's request is never deleted
-        if request.status != RequestStatus.PENDING:
-            raise _Refusal(f"request is already {request.status}", request.id, notification)
-        return request
 
     def _record_bounce(self, session: Session, batch: _Batch, parsed: ParsedReply) -> str:
         notification = next(

@@ -269,3 +269,32 @@ def _reply_with_token(trip: Scenario, approver: str, text: str, token: str, repl
 def test_engine_settings_helper_is_valid(mail_stack: MailStack, tmp_path: Path) -> None:
     settings = engine_settings(mail_stack, "sqlite:///:memory:", "x@example.test")
     assert settings.inbound.max_messages == 30
+
+
+def test_second_reply_of_the_same_approver_in_one_batch_is_kept_not_applied(
+    trip: Scenario,
+) -> None:
+    alice = trip.stack.new_address("alice")
+    request = trip.ask(alice)
+    trip.reply(alice, "Approved")
+    trip.reply(alice, "Reject, sorry: wrong build")
+
+    report = trip.engine.process_replies()
+
+    assert (report.fetched, report.decided, report.failed) == (2, 1, 1)
+    assert "already decided" in report.messages[1].reason
+    final = trip.engine.get(request.id)
+    assert [d.verdict for d in final.decisions] == ["approve"]
+    assert len(trip.inbox(trip.address, "Failed")) == 1
+
+
+def test_all_approvers_in_one_batch_close_the_request(trip: Scenario) -> None:
+    alice, bob = trip.stack.new_address("alice"), trip.stack.new_address("bob")
+    request = trip.ask(alice, bob)
+    trip.reply(alice, "Approved")
+    trip.reply(bob, "LGTM")
+
+    assert trip.engine.process_replies().decided == 2
+
+    assert trip.engine.get(request.id).status is RequestStatus.APPROVED
+    assert len(trip.decided) == 1
