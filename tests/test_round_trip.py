@@ -274,8 +274,8 @@ def test_engine_settings_helper_is_valid(mail_stack: MailStack, tmp_path: Path) 
 def test_second_reply_of_the_same_approver_in_one_batch_is_kept_not_applied(
     trip: Scenario,
 ) -> None:
-    alice = trip.stack.new_address("alice")
-    request = trip.ask(alice)
+    alice, bob = trip.stack.new_address("alice"), trip.stack.new_address("bob")
+    request = trip.ask(alice, bob)  # still pending after alice's first answer
     trip.reply(alice, "Approved")
     trip.reply(alice, "Reject, sorry: wrong build")
 
