@@ -90,3 +90,25 @@ def security_error(
             "newer (tls_min_version)."
         )
     return SecurityError(f"TLS to {label} failed: {reason}.")
+
+
+def upgrade_offered(server: SmtpServer | ImapServer, offered: bool, *, protocol: str) -> bool:
+    """Whether to run STARTTLS. When the server does not offer it, refuse under
+    ``starttls-required`` (nothing has been sent yet) or warn under ``starttls-if-available``.
+    """
+    if offered:
+        return True
+    label = server_label(server)
+    secure_port = "an IMAPS port (993)" if protocol == "imap" else "an implicit-TLS port (465)"
+    if server.security == "starttls-required":
+        raise SecurityError(
+            f'{label} does not offer STARTTLS, and security = "starttls-required": refusing '
+            "to authenticate or send over an unencrypted connection. Something on the path may "
+            f'be stripping STARTTLS; if the server has {secure_port}, use security = "tls" there.'
+        )
+    log.warning(
+        "%s does not offer STARTTLS: continuing WITHOUT encryption "
+        '(security = "starttls-if-available"); use "starttls-required" or "tls" to refuse this',
+        label,
+    )
+    return False

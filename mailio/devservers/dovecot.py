@@ -18,8 +18,8 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 
+from mailio.devservers.lifecycle import Startable
 from mailio.devservers.oauth_introspection import TokenIntrospectionServer
 from mailio.devservers.ports import LOOPBACK, free_port, wait_for_greeting
 from mailio.devservers.tls_files import TlsFiles
@@ -43,7 +43,7 @@ class DovecotStartError(DevServerError):
     """Dovecot exited or never answered IMAP; the message quotes its log."""
 
 
-class DovecotServer:
+class DovecotServer(Startable):
     """Runs ``dovecot -F`` with a generated config in ``base_dir``.
 
     ``host``, ``imap_port``, ``lmtp_port`` (and ``imaps_port`` with ``tls``) are
@@ -82,18 +82,6 @@ class DovecotServer:
 
     def __repr__(self) -> str:
         return f"DovecotServer({self.host}:{self.imap_port}, base_dir={str(self.base_dir)!r})"
-
-    def __enter__(self) -> DovecotServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def running(self) -> bool:

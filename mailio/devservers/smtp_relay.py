@@ -18,12 +18,12 @@ import threading
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from mailio.devservers.lifecycle import Startable
 from mailio.devservers.ports import LOOPBACK
 
 LMTP_TIMEOUT = 30.0
@@ -48,7 +48,7 @@ class ReceivedEnvelope:
     raw: bytes
 
 
-class SmtpRelay:
+class SmtpRelay(Startable):
     """SMTP on a free loopback port, handing mail to Dovecot's LMTP listener.
 
     ``auth_password``: require AUTH PLAIN/LOGIN, any username, this password.
@@ -90,18 +90,6 @@ class SmtpRelay:
 
     def __repr__(self) -> str:
         return f"SmtpRelay({self.host}:{self.port} -> LMTP {self.lmtp_host}:{self.lmtp_port})"
-
-    def __enter__(self) -> SmtpRelay:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def connection_count(self) -> int:

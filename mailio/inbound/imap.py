@@ -30,7 +30,7 @@ from mailio.errors import (
     TransportTimeout,
 )
 from mailio.inbound.base import FetchedMessage
-from mailio.tls import client_ssl_context, security_error, server_label
+from mailio.tls import client_ssl_context, security_error, server_label, upgrade_offered
 
 log = logging.getLogger(__name__)
 
@@ -212,20 +212,7 @@ class ImapMailbox:
     def _start_tls(self, client: IMAPClient, context: ssl.SSLContext | None) -> None:
         server = self.server
         label = server_label(server)
-        if not client.has_capability("STARTTLS"):
-            if server.security == "starttls-required":
-                raise SecurityError(
-                    f'{label} does not offer STARTTLS, and security = "starttls-required": '
-                    "refusing to log in over an unencrypted connection. Something on the path "
-                    "may be stripping STARTTLS; if the server has an IMAPS port, use "
-                    'security = "tls" there.'
-                )
-            log.warning(
-                "%s does not offer STARTTLS: logging in WITHOUT encryption "
-                '(security = "starttls-if-available"); use "starttls-required" or "tls" '
-                "to refuse this",
-                label,
-            )
+        if not upgrade_offered(server, client.has_capability("STARTTLS"), protocol="imap"):
             return
         try:
             client.starttls(context)

@@ -44,7 +44,7 @@ from mailio.errors import (
 )
 from mailio.outbound.base import SendResult
 from mailio.outbound.envelope import StoredMessage, envelope_recipients, envelope_sender, mime_bytes
-from mailio.tls import client_ssl_context, security_error, server_label
+from mailio.tls import client_ssl_context, security_error, server_label, upgrade_offered
 
 log = logging.getLogger(__name__)
 
@@ -249,20 +249,7 @@ class SmtpSender:
     async def _start_tls(self, smtp: aiosmtplib.SMTP, context: ssl.SSLContext | None) -> None:
         server = self.server
         label = server_label(server)
-        if not smtp.supports_extension("starttls"):
-            if server.security == "starttls-required":
-                raise SecurityError(
-                    f'{label} does not offer STARTTLS, and security = "starttls-required": '
-                    "refusing to authenticate or send over an unencrypted connection. Something "
-                    "on the path may be stripping STARTTLS; if the server has an implicit-TLS "
-                    'port (465), use security = "tls" there.'
-                )
-            log.warning(
-                "%s does not offer STARTTLS: sending WITHOUT encryption "
-                '(security = "starttls-if-available"); use "starttls-required" or "tls" '
-                "to refuse this",
-                label,
-            )
+        if not upgrade_offered(server, smtp.supports_extension("starttls"), protocol="smtp"):
             return
         try:
             await smtp.starttls(tls_context=context, timeout=server.timeouts.greeting)

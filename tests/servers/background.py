@@ -5,35 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from types import TracebackType
-from typing import Self
 
+from mailio.devservers.lifecycle import Startable
 from mailio.devservers.ports import LOOPBACK
 
 STREAM_LIMIT = 1 << 20  # long IMAP lines (FETCH of big headers) must not trip readline
 START_TIMEOUT = 5.0
-
-
-class Startable:
-    """``with server:`` runs :meth:`start` on entry and :meth:`stop` on exit."""
-
-    def start(self) -> None:
-        raise NotImplementedError
-
-    def stop(self) -> None:
-        raise NotImplementedError
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 class BackgroundServer(Startable):

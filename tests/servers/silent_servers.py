@@ -9,8 +9,9 @@ import asyncio
 import contextlib
 import socket
 
+from mailio.devservers.lifecycle import Startable
 from mailio.devservers.ports import LOOPBACK
-from tests.servers.background import BackgroundServer, Startable
+from tests.servers.background import BackgroundServer
 
 SMTP_GREETING = b"220 silent.localhost ESMTP ready\r\n"
 IMAP_CAPABILITIES = b"IMAP4rev1 AUTH=PLAIN"
