@@ -19,8 +19,9 @@ from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import insert, or_
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -123,36 +124,70 @@ class ReplyHandler:
         keys = [message_key(reply, raw) for reply, raw in zip(parsed, raws, strict=True)]
         handlings: list[Handling] = []
         with transaction(self._db) as session:
+            # Locks first: an instance busy with the same requests commits before we
+            # read which messages are recorded already, so we see its records.
+            batch = self._preload(session, parsed)
             earlier = {
                 record.message_key: record
                 for record in session.exec(
                     select(InboxRecordRow).where(col(InboxRecordRow.message_key).in_(set(keys)))
                 ).all()
             }
-            batch = self._preload(
-                session,
-                [reply for reply, key in zip(parsed, keys, strict=True) if key not in earlier],
-            )
             for reply, key in zip(parsed, keys, strict=True):
                 if key in earlier:
                     handlings.append(self._replay(key, earlier[key], reply))
                     continue
-                try:
-                    with session.begin_nested():
-                        handling = self._evaluate(session, batch, reply, key, now)
-                        record = self._record(handling, reply, now)
-                        session.add(record)
-                        session.flush()
-                    if handling.outcome is InboxOutcome.DECIDED:
-                        batch.remember(handling)  # now that its savepoint holds
-                except IntegrityError:
-                    # Another instance recorded this message (or this approver's
-                    # decision) first; our savepoint is gone, the rest of the batch stays.
-                    handlings.append(self._after_conflict(session, key, reply))
-                    continue
-                earlier[key] = record  # the same message twice in one batch
+                handling = self._apply(session, batch, reply, key, now)
+                if handling.disposition != KEEP:
+                    earlier[key] = self._record(handling, reply, now)  # same message twice
                 handlings.append(handling)
         return handlings
+
+    def _apply(
+        self, session: Session, batch: _Batch, reply: ParsedReply, key: str, now: datetime
+    ) -> Handling:
+        """Evaluate and record one message in a savepoint of its own."""
+        try:
+            with session.begin_nested():
+                handling = self._evaluate(session, batch, reply, key, now)
+                session.execute(
+                    insert(InboxRecordRow).values(self._record_values(handling, reply, now))
+                )
+        except IntegrityError:
+            # Another instance recorded this message (or this approver's decision)
+            # first; only this savepoint is gone, the rest of the batch stays.
+            return self._after_conflict(session, key, reply)
+        except Exception as exc:  # a message that breaks the engine must not block the folder
+            log.exception("reply %s could not be processed", key)
+            handling = Handling(
+                key=key,
+                outcome=InboxOutcome.FAILED,
+                reason=f"could not be processed ({type(exc).__name__}); kept for review",
+                disposition=self._disposition(InboxOutcome.FAILED),
+                parsed=reply,
+            )
+            with session.begin_nested():
+                session.execute(
+                    insert(InboxRecordRow).values(self._record_values(handling, reply, now))
+                )
+            return handling
+        if handling.outcome is InboxOutcome.DECIDED:
+            batch.remember(handling)  # now that its savepoint holds
+        return handling
+
+    def _record_values(
+        self, handling: Handling, reply: ParsedReply, now: datetime
+    ) -> dict[str, Any]:
+        return {
+            "message_key": handling.key,
+            "seen_at": now,
+            "sender": reply.sender,
+            "subject": reply.subject[:500],
+            "outcome": handling.outcome.value,
+            "reason": handling.reason,
+            "request_id": handling.request_id,
+            "disposition": handling.disposition,
+        }
 
     def _preload(self, session: Session, replies: Sequence[ParsedReply]) -> _Batch:
         """Load the notifications the replies name, their requests (locked) and approvers."""
@@ -203,16 +238,7 @@ class ReplyHandler:
         return batch
 
     def _record(self, handling: Handling, reply: ParsedReply, now: datetime) -> InboxRecordRow:
-        return InboxRecordRow(
-            message_key=handling.key,
-            seen_at=now,
-            sender=reply.sender,
-            subject=reply.subject[:500],
-            outcome=handling.outcome,
-            reason=handling.reason,
-            request_id=handling.request_id,
-            disposition=handling.disposition,
-        )
+        return InboxRecordRow(**self._record_values(handling, reply, now))
 
     def _after_conflict(self, session: Session, key: str, reply: ParsedReply) -> Handling:
         winner = session.exec(
@@ -255,7 +281,7 @@ class ReplyHandler:
         if parsed.kind is ReplyKind.AUTO_REPLY:
             return result(InboxOutcome.IGNORED, "auto-reply: " + "; ".join(parsed.reasons))
         if parsed.kind is ReplyKind.BOUNCE:
-            return result(InboxOutcome.IGNORED, self._record_bounce(session, batch, parsed))
+            return result(InboxOutcome.IGNORED, self._record_bounce(session, batch, parsed, now))
         try:
             notification = self._notification_for(session, batch, parsed, now)
             request = batch.requests[notification.request_id]
@@ -278,8 +304,8 @@ class ReplyHandler:
                     session, self._settings, refusal.notification, parsed, refusal.reason, now
                 )
             return result(InboxOutcome.FAILED, refusal.reason, request_id=refusal.request_id)
-        session.add(
-            DecisionRow(
+        session.execute(
+            insert(DecisionRow).values(
                 request_id=request.id,
                 approver=notification.approver,
                 verdict=parsed.verdict.value,
@@ -303,19 +329,28 @@ class ReplyHandler:
             request_id=request.id,
         )
 
-    def _notification_for(
-        self, session: Session, batch: _Batch, parsed: ParsedReply, now: datetime
-    ) -> NotificationRow:
-        """Find the notification this reply answers, and check the reply may speak for it."""
-        if parsed.token is not None:
+    def _identify(
+        self,
+        session: Session,
+        batch: _Batch,
+        token: str | None,
+        references: Sequence[str],
+        now: datetime,
+    ) -> tuple[NotificationRow, ExpiredToken | None]:
+        """The notification a verified token, else a Message-ID reference, names.
+
+        Both prove the message answers one of ours: the token is signed, and a
+        Message-ID is 96 random bits that only the notification's recipient saw.
+        An expired token still identifies its notification; the expiry is returned.
+        """
+        if token is not None:
             try:
-                claims = decode_token(parsed.token)
+                claims = decode_token(token)
             except InvalidToken as exc:
                 raise _Refusal(f"bad token: {exc}") from None
             notification = session.get(NotificationRow, claims.notification_id)
             if notification is None:
                 raise _Refusal("bad token: it names no notification of this engine")
-            expired: ExpiredToken | None = None
             try:
                 verify_token(
                     self._settings.tokens.secret.get_secret_value(),
@@ -327,20 +362,18 @@ class ReplyHandler:
             except InvalidToken as exc:
                 raise _Refusal(f"forged token: {exc}", notification.request_id) from None
             except ExpiredToken as exc:
-                expired = exc
-        else:
-            expired = None
-            notification = next(
-                (
-                    batch.by_message_id[ref]
-                    for ref in parsed.references
-                    if ref in batch.by_message_id
-                ),
-                None,
-            )
-            if notification is None:
-                raise _Refusal("no approval token and no reference to a notification")
+                return notification, exc
+            return notification, None
+        found = next((batch.by_message_id[r] for r in references if r in batch.by_message_id), None)
+        if found is None:
+            raise _Refusal("no approval token and no reference to a notification")
+        return found, None
 
+    def _notification_for(
+        self, session: Session, batch: _Batch, parsed: ParsedReply, now: datetime
+    ) -> NotificationRow:
+        """Find the notification this reply answers, and check the reply may speak for it."""
+        notification, expired = self._identify(session, batch, parsed.token, parsed.references, now)
         if parsed.sender != notification.approver:
             raise _Refusal(
                 f"wrong sender: {parsed.sender or 'no From address'} is not "
@@ -358,24 +391,19 @@ class ReplyHandler:
             raise _Refusal(f"expired token: {expired}", notification.request_id, notification)
         return notification
 
-    def _record_bounce(self, session: Session, batch: _Batch, parsed: ParsedReply) -> str:
-        notification = next(
-            (
-                batch.by_message_id[ref]
-                for ref in parsed.bounced_message_ids
-                if ref in batch.by_message_id
-            ),
-            None,
-        )
-        if notification is None and parsed.token is not None:
+    def _record_bounce(
+        self, session: Session, batch: _Batch, parsed: ParsedReply, now: datetime
+    ) -> str:
+        """Mark the bounced notification undeliverable, if the bounce proves which it was."""
+        try:
+            notification, _ = self._identify(session, batch, None, parsed.bounced_message_ids, now)
+        except _Refusal:
             try:
-                notification = session.get(
-                    NotificationRow, decode_token(parsed.token).notification_id
-                )
-            except InvalidToken:
-                notification = None
-        if notification is None:
-            return "bounce: original notification not identified"
+                notification, _ = self._identify(session, batch, parsed.token, (), now)
+            except _Refusal:
+                return "bounce: original notification not identified"
+        if notification.status != NotificationStatus.SENT:
+            return f"bounce: notification {notification.id} is {notification.status}, left so"
         notification.status = NotificationStatus.UNDELIVERABLE
         notification.last_error = "bounced: " + "; ".join(parsed.reasons)[:500]
         session.add(notification)

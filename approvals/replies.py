@@ -94,12 +94,18 @@ def parse_reply(raw: bytes) -> ParsedReply:
 
 
 def dmarc_passed(reply: ParsedReply, trusted_authserv_ids: Sequence[str]) -> bool:
-    """True only if an Authentication-Results header from a trusted authserv-id says dmarc=pass."""
+    """True only if the organisation's own server says DMARC passed for the From domain.
+
+    Only the topmost Authentication-Results header from a trusted authserv-id
+    counts: the organisation's server adds its header above what the message
+    arrived with, and a sender can write any header it likes below (RFC 8601
+    section 5). Its ``header.from`` must be the domain of the From address.
+    """
     trusted = {item.strip().lower() for item in trusted_authserv_ids if item.strip()}
-    return any(
-        result.authserv_id in trusted and result.dmarc == "pass"
-        for result in reply.authentication_results
-    )
+    ours = next((r for r in reply.authentication_results if r.authserv_id in trusted), None)
+    if ours is None or ours.dmarc != "pass" or reply.sender is None:
+        return False
+    return ours.dmarc_header_from == reply.sender.rpartition("@")[2]
 
 
 def _parse(raw: bytes) -> ParsedReply:
@@ -108,7 +114,9 @@ def _parse(raw: bytes) -> ParsedReply:
     message = BytesParser(policy=compat32).parsebytes(raw)
     subject = mailparts.collapse(mailparts.header(message, "subject"))
     senders = mailparts.addresses(mailparts.header_values(message, "from"))
-    sender = senders[0] if senders else None
+    # Exactly one: "alice@corp.com <bob@evil.com>" reads as two addresses, and taking
+    # the first would trust the one the mail servers did not check (CVE-2023-27043).
+    sender = senders[0] if len(senders) == 1 else None
     message_ids = mailparts.message_ids(mailparts.header_values(message, "message-id")[:1])
     references = mailparts.message_ids(
         mailparts.header_values(message, "in-reply-to")

@@ -41,6 +41,7 @@ class AuthResult:
     dmarc: str | None
     spf: str | None
     dkim: str | None
+    dmarc_header_from: str | None = None  # the From domain the DMARC result is about
 
 
 _BOUNCE_SENDERS = frozenset({"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"})
@@ -134,6 +135,10 @@ def parse_authentication_results(values: Iterable[str]) -> tuple[AuthResult, ...
             if not match:
                 continue
             method, result = match.group(1).lower(), match.group(2).lower()
+            if method == "dmarc" and "dmarc" not in found:
+                domain = re.search(r"\bheader\.from\s*=\s*\"?([^\s;\"]+)", resinfo, re.I)
+                if domain:
+                    found["dmarc_header_from"] = domain.group(1).lower()
             if method == "dkim" and found.get("dkim") not in (None, "pass"):
                 found["dkim"] = result if result == "pass" else found["dkim"]
             else:
@@ -144,6 +149,7 @@ def parse_authentication_results(values: Iterable[str]) -> tuple[AuthResult, ...
                 dmarc=found.get("dmarc"),
                 spf=found.get("spf"),
                 dkim=found.get("dkim"),
+                dmarc_header_from=found.get("dmarc_header_from"),
             )
         )
     return tuple(results)

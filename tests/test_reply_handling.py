@@ -178,3 +178,37 @@ Content-Type: text/rfc822-headers
 --BOUNDARY--
 """
     return message_from_string(raw, policy=policy.default)  # type: ignore[return-value]
+
+
+def test_bounce_that_cannot_prove_its_original_changes_nothing(trip: Scenario) -> None:
+    """Anyone can send a "bounce"; only one naming our Message-ID or a valid token counts."""
+    alice = trip.stack.new_address("alice")
+    request = trip.ask(alice)
+    notification = trip.notification_for(alice)
+    forged = EmailMessage()
+    forged["Message-ID"] = "<forged-original@evil.test>"
+    forged["To"] = alice
+    forged["Subject"] = "Approval requested [APR-" + "A" * 24 + "]"  # a token that cannot verify
+    trip.send(_delivery_status_notification(trip.address, forged))
+    assert notification["Message-ID"] != forged["Message-ID"]
+
+    report = trip.engine.process_replies()
+
+    assert report.ignored == 1 and "not identified" in report.messages[0].reason
+    (entry,) = trip.engine.outbox(request_id=request.id)
+    assert entry.status is NotificationStatus.SENT
+
+
+def test_bounce_for_a_notification_not_yet_sent_changes_nothing(trip: Scenario) -> None:
+    alice = trip.stack.new_address("alice")
+    first = trip.ask(alice)
+    sent = trip.notification_for(alice)
+    queued = trip.engine.request_approval("Deploy 2", [alice])  # not dispatched
+    (queued_entry,) = trip.engine.outbox(request_id=queued.id)
+    assert queued_entry.status is NotificationStatus.QUEUED
+    trip.send(_delivery_status_notification(trip.address, sent))
+
+    trip.engine.process_replies()
+
+    assert trip.engine.outbox(request_id=first.id)[0].status is NotificationStatus.UNDELIVERABLE
+    assert trip.engine.outbox(request_id=queued.id)[0].status is NotificationStatus.QUEUED

@@ -193,8 +193,15 @@ def test_authentication_results_and_dmarc_passed() -> None:
     )
     parsed = parse_reply(raw)
     assert parsed.authentication_results == (
-        AuthResult(authserv_id="mx.example.com", dmarc="pass", spf="pass", dkim="pass"),
+        AuthResult(
+            authserv_id="mx.example.com",
+            dmarc="pass",
+            spf="pass",
+            dkim="pass",
+            dmarc_header_from="example.org",
+        ),
     )
+    assert parsed.sender is not None and parsed.sender.endswith("@example.org")
     assert dmarc_passed(parsed, ["MX.example.com"])
     assert not dmarc_passed(parsed, ["other.example.net"])
     assert not dmarc_passed(parsed, [])
@@ -291,3 +298,34 @@ def test_malformed_messages_do_not_raise(raw: bytes) -> None:
     parsed = parse_reply(raw)
     assert isinstance(parsed.reasons, tuple)
     assert parsed.kind in set(ReplyKind)
+
+
+def test_only_the_topmost_trusted_header_counts() -> None:
+    """A sender can add any header below the one the organisation's server prepends."""
+    message = EmailMessage()
+    message["Authentication-Results"] = "mx.corp.test; dmarc=fail header.from=corp.test"
+    message["Authentication-Results"] = "mx.corp.test; dmarc=pass header.from=corp.test"
+    message["From"] = "alice@corp.test"
+    message["Subject"] = "Re: x"
+    message.set_content("Approved")
+    assert not dmarc_passed(parse_reply(bytes(message)), ["mx.corp.test"])
+
+
+def test_dmarc_pass_for_another_domain_does_not_count() -> None:
+    message = EmailMessage()
+    message["Authentication-Results"] = "mx.corp.test; dmarc=pass header.from=evil.test"
+    message["From"] = "alice@corp.test"
+    message["Subject"] = "Re: x"
+    message.set_content("Approved")
+    assert not dmarc_passed(parse_reply(bytes(message)), ["mx.corp.test"])
+
+
+def test_from_with_two_addresses_has_no_sender() -> None:
+    """CVE-2023-27043: "a@corp <b@evil>" must not be read as a@corp."""
+    raw = (
+        b"From: alice@corp.test <bob@evil.test>\r\nSubject: Re: x\r\n"
+        b"Authentication-Results: mx.corp.test; dmarc=pass header.from=evil.test\r\n\r\nApproved\r\n"
+    )
+    parsed = parse_reply(raw)
+    assert parsed.sender is None
+    assert not dmarc_passed(parsed, ["mx.corp.test"])
