@@ -324,7 +324,8 @@ def test_from_with_two_addresses_has_no_sender() -> None:
     """CVE-2023-27043: "a@corp <b@evil>" must not be read as a@corp."""
     raw = (
         b"From: alice@corp.test <bob@evil.test>\r\nSubject: Re: x\r\n"
-        b"Authentication-Results: mx.corp.test; dmarc=pass header.from=evil.test\r\n\r\nApproved\r\n"
+        b"Authentication-Results: mx.corp.test; dmarc=pass header.from=evil.test\r\n"
+        b"\r\nApproved\r\n"
     )
     parsed = parse_reply(raw)
     assert parsed.sender is None
