@@ -43,7 +43,7 @@ from approvals.store import open_database, transaction
 from approvals.tokens import issue_token
 from mailio.compose import Attachment
 from mailio.config import RetrySettings
-from mailio.errors import ConfigError
+from mailio.errors import ConfigError, MailboxError
 from mailio.factory import build_mailbox, build_sender
 from mailio.inbound.base import Mailbox
 from mailio.outbound.base import Sender
@@ -240,10 +240,10 @@ class ApprovalEngine:
             handlings = handler.handle_batch([message.raw for message in batch], self._clock())
             for handling in handlings:
                 log.info("reply %s: %s (%s)", handling.key, handling.outcome, handling.reason)
-            self._dispose(mailbox, batch, handlings)
+            problems = self._dispose(mailbox, batch, handlings)
         finally:
             mailbox.close()
-        self._deliver_outcomes()
+        self._deliver_outcomes()  # the decisions are committed, whatever the mailbox did
         counts = {outcome: 0 for outcome in InboxOutcome}
         for handling in handlings:
             counts[handling.outcome] += 1
@@ -255,11 +255,20 @@ class ApprovalEngine:
             messages=tuple(
                 MessageOutcome(h.key, h.outcome.value, h.reason, h.request_id) for h in handlings
             ),
+            problems=tuple(problems),
         )
 
     @staticmethod
-    def _dispose(mailbox: Mailbox, batch: Sequence[Any], handlings: Sequence[Handling]) -> None:
-        """After every decision is committed: move or delete, one call per destination."""
+    def _dispose(
+        mailbox: Mailbox, batch: Sequence[Any], handlings: Sequence[Handling]
+    ) -> list[str]:
+        """After every decision is committed: move or delete, one call per destination.
+
+        A destination that fails (a failure folder that cannot be created) does not
+        stop the others; its mail stays in the reply folder, is seen again next
+        cycle as already handled, and the problem is reported and logged.
+        """
+        problems = []
         by_disposition: dict[str, list[str]] = {}
         for message, handling in zip(batch, handlings, strict=True):
             by_disposition.setdefault(handling.disposition, []).append(message.key)
@@ -267,10 +276,17 @@ class ApprovalEngine:
         for disposition, keys in sorted(
             by_disposition.items(), key=lambda item: item[0] == "delete"
         ):
-            if disposition == "delete":
-                mailbox.delete(keys)
-            else:
-                mailbox.move(keys, disposition.removeprefix("move:"))
+            folder = disposition.removeprefix("move:")
+            try:
+                if disposition == "delete":
+                    mailbox.delete(keys)
+                else:
+                    mailbox.move(keys, folder)
+            except MailboxError as exc:
+                action = "deleted" if disposition == "delete" else f"moved to {folder}"
+                problems.append(f"{len(keys)} processed message(s) could not be {action}: {exc}")
+                log.error("%s", problems[-1])
+        return problems
 
     def _expire_overdue(self) -> None:
         now = self._clock()

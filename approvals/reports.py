@@ -22,12 +22,14 @@ class ProcessReport:
     ignored: int = 0
     failed: int = 0
     messages: tuple[MessageOutcome, ...] = field(default=(), repr=False)
+    problems: tuple[str, ...] = ()  # mailbox steps that failed after the commit
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"fetched {self.fetched}, decided {self.decided}, "
             f"ignored {self.ignored}, failed {self.failed}"
         )
+        return text + "".join(f"\nproblem: {problem}" for problem in self.problems)
 
 
 @dataclass(frozen=True)

@@ -298,3 +298,22 @@ def test_all_approvers_in_one_batch_close_the_request(trip: Scenario) -> None:
 
     assert trip.engine.get(request.id).status is RequestStatus.APPROVED
     assert len(trip.decided) == 1
+
+
+def test_a_failure_folder_that_cannot_be_made_does_not_stop_the_rest(
+    mail_stack: MailStack, tmp_path: Path
+) -> None:
+    for trip in scenario(mail_stack, tmp_path, failure_folder="Fail/ed"):  # Maildir refuses "/"
+        alice, bob = trip.stack.new_address("alice"), trip.stack.new_address("bob")
+        approved, unclear = trip.ask(alice), trip.ask(bob)
+        trip.reply(alice, "Approved")
+        trip.reply(bob, "Hm?")
+
+        report = trip.engine.process_replies()
+
+        assert (report.decided, report.failed) == (1, 1)
+        assert len(report.problems) == 1 and "could not be moved to Fail/ed" in report.problems[0]
+        assert [r.id for r in trip.decided] == [approved.id]  # the outcome still went out
+        (left,) = trip.inbox(trip.address)  # the decided reply is gone; the unclear one stays
+        assert left["From"] == bob
+        assert trip.engine.get(unclear.id).status is RequestStatus.PENDING
