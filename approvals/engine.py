@@ -219,13 +219,13 @@ class ApprovalEngine:
     def dispatch_pending(self, limit: int = 500) -> DispatchReport:
         """Send queued notifications that are due; returns what happened."""
         now = self._clock()
-        rows = claim_due(self._db, now, limit)
-        if not rows:
+        claim = claim_due(self._db, now, limit)
+        if not claim.rows:
             return DispatchReport()
-        outcome = send_claimed(rows, self._active_senders())
+        outcome = send_claimed(claim.rows, self._active_senders())
         primary = self._settings.servers[self._settings.outbound.server]
         retry = getattr(primary, "retry", None) or RetrySettings()  # senders all have one
-        return settle(self._db, outcome, retry, self._clock())
+        return settle(self._db, claim, outcome, retry, self._clock())
 
     # ---- reading replies ----------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import Message
 
@@ -35,11 +36,22 @@ from mailio.outbound.retry import next_attempt_delay
 
 log = logging.getLogger(__name__)
 
-CLAIM_SECONDS = 600
+CLAIM_SECONDS = 3600
 
 
-def claim_due(db: Engine, now: datetime, limit: int) -> list[NotificationRow]:
+@dataclass(frozen=True)
+class Claim:
+    """Notifications one dispatcher is sending. ``until`` also identifies the claim:
+    a result is written only while the row still carries it, so a dispatcher whose
+    claim lapsed and was taken over cannot overwrite what the new owner records."""
+
+    until: datetime
+    rows: list[NotificationRow]
+
+
+def claim_due(db: Engine, now: datetime, limit: int) -> Claim:
     """Mark up to ``limit`` due notifications as being sent by us, and return them."""
+    until = now + timedelta(seconds=CLAIM_SECONDS)
     due = or_(
         col(NotificationRow.status) == NotificationStatus.QUEUED,
         (col(NotificationRow.status) == NotificationStatus.SENDING)
@@ -71,12 +83,9 @@ def claim_due(db: Engine, now: datetime, limit: int) -> list[NotificationRow]:
         session.execute(
             update(NotificationRow)
             .where(col(NotificationRow.id).in_([row.id for row in rows]))
-            .values(
-                status=NotificationStatus.SENDING,
-                claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
-            )
+            .values(status=NotificationStatus.SENDING, claimed_until=until)
         )
-        return rows
+        return Claim(until=until, rows=rows)
 
 
 def send_claimed(
@@ -108,22 +117,21 @@ def send_claimed(
 
 def settle(
     db: Engine,
+    claim: Claim,
     outcome: dict[int, tuple[str | None, SendError | None]],
     retry: RetrySettings,
     now: datetime,
 ) -> DispatchReport:
     """Write each row's result: sent, queued again with backoff, or failed."""
     delivered = [row_id for row_id, (_, error) in outcome.items() if error is None]
-    retrying = failed = 0
+    sent = retrying = failed = 0
+    ours = col(NotificationRow.claimed_until) == claim.until
     with transaction(db) as session:
         for server in {outcome[row_id][0] for row_id in delivered}:
-            session.execute(
+            sent_by_server = [row_id for row_id in delivered if outcome[row_id][0] == server]
+            written = session.execute(
                 update(NotificationRow)
-                .where(
-                    col(NotificationRow.id).in_(
-                        [row_id for row_id in delivered if outcome[row_id][0] == server]
-                    )
-                )
+                .where(col(NotificationRow.id).in_(sent_by_server), ours)
                 .values(
                     status=NotificationStatus.SENT,
                     attempts=NotificationRow.attempts + 1,
@@ -132,12 +140,16 @@ def settle(
                     last_error=None,
                     claimed_until=None,
                 )
-            )
+            ).rowcount  # type: ignore[attr-defined]
+            sent += written
+            if written != len(sent_by_server):
+                _log_lapsed(len(sent_by_server) - written)
         for row_id, (server, error) in outcome.items():
             if error is None:
                 continue
             row = session.get(NotificationRow, row_id)
-            if row is None:
+            if row is None or row.claimed_until != claim.until:
+                _log_lapsed(1)
                 continue
             row.attempts += 1
             row.server = server
@@ -162,4 +174,13 @@ def settle(
                     error,
                 )
             session.add(row)
-    return DispatchReport(sent=len(delivered), retrying=retrying, failed=failed)
+    return DispatchReport(sent=sent, retrying=retrying, failed=failed)
+
+
+def _log_lapsed(count: int) -> None:
+    log.warning(
+        "%d notification(s) took longer than the %d s claim and were taken over by another "
+        "dispatcher; their result is left to it (they may have been sent twice)",
+        count,
+        CLAIM_SECONDS,
+    )
