@@ -17,7 +17,6 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-import httpx
 from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -25,6 +24,9 @@ from sqlmodel import Session, col, select
 from approvals.models import ApprovalRequest, RequestRow, RequestStatus
 from approvals.settings import CallbackSettings
 from approvals.store import transaction
+from mailio.config import TimeoutSettings
+from mailio.errors import MailIOError
+from mailio.http import post_json
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +102,15 @@ def _call_everyone(
             called.add((request.id, id(callback)))
     if webhook.url and (request.id, 0) not in called:
         try:
-            response = httpx.post(
-                webhook.url, json=outcome_payload(request), timeout=webhook.timeout_seconds
+            post_json(
+                webhook.url.get_secret_value(),
+                outcome_payload(request),
+                service="decision webhook",
+                timeouts=TimeoutSettings(
+                    connect=webhook.timeout_seconds, socket=webhook.timeout_seconds
+                ),
             )
-            response.raise_for_status()
-        except httpx.HTTPError as exc:
+        except MailIOError as exc:
             log.error("decision webhook failed for request %s: %s", request.id, exc)
             ok = False
         else:

@@ -7,7 +7,9 @@ headers hold the API key or bearer token.
 
 from __future__ import annotations
 
+import logging
 import ssl
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -115,3 +117,45 @@ def short_text(response: httpx.Response, limit: int = 300) -> str:
     """The body of a non-JSON error, trimmed to something fit for a log line."""
     text = " ".join(response.text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class _HideUrlPaths(logging.Filter):
+    """httpx logs each request's full URL at INFO; paths and queries may hold tokens."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                arg.copy_with(path="/…", query=None, fragment=None)
+                if isinstance(arg, httpx.URL)
+                else arg
+                for arg in record.args
+            )
+        return True
+
+
+logging.getLogger("httpx").addFilter(_HideUrlPaths())
+
+
+def post_json(
+    url: str,
+    payload: Mapping[str, object],
+    *,
+    service: str,
+    timeouts: TimeoutSettings,
+    proxy: str | None = None,
+) -> None:
+    """POST ``payload`` as JSON; raise a SendError that never contains the URL.
+
+    Webhook URLs often are the credential (a token in the path), so neither the
+    error nor httpx's own request log (see ``_HideUrlPaths``) carries them.
+    """
+    with build_http_client(timeouts, proxy) as client:
+        try:
+            response = client.post(url, json=payload)
+        except httpx.TransportError as exc:
+            kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
+            raise TemporaryApiError(
+                f"{service}: connection {kind} ({type(exc).__name__})"
+            ) from None
+    if not response.is_success:
+        raise send_error_for(response, service, short_text(response))

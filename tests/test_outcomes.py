@@ -154,3 +154,26 @@ def test_round_trip_on_postgresql(
         assert trip.engine.process_replies().decided == 1
         assert trip.engine.get(request.id).status is RequestStatus.APPROVED
         assert [r.id for r in trip.decided] == [request.id]
+
+
+def test_webhook_url_stays_out_of_logs_and_check_config(
+    trip: Scenario, workflow: WorkflowSystem, caplog: pytest.LogCaptureFixture
+) -> None:
+    from mailio.loading import describe_config
+
+    secret_url = workflow.url + "/T0KEN-in-the-path-123"
+    settings = reconfigured(trip.engine.settings, callback={"url": secret_url})
+    engine = ApprovalEngine(settings, clock=trip.clock)
+    alice = trip.stack.new_address("alice")
+    engine.request_approval("Deploy", [alice])
+    engine.dispatch_pending()
+    trip.reply(alice, "Approved")
+    workflow.fail_next = 1
+
+    with caplog.at_level("DEBUG"):
+        engine.process_replies()
+
+    assert "decision webhook failed" in caplog.text and "503" in caplog.text
+    assert "T0KEN-in-the-path-123" not in caplog.text
+    assert "T0KEN-in-the-path-123" not in describe_config(settings) + repr(settings)
+    engine.close()
