@@ -16,6 +16,8 @@ verdict phrase. Prose that merely contains "ok" somewhere is no verdict.
 * An opposite strong phrase later on the verdict line, or at the start of
   the next line, makes the reply ambiguous: no verdict.
 * A line ending in "?" is a question, not a verdict.
+* A condition right after the verdict ("Approved once QA signs off", "Yes,
+  but not today", "Ja, aber erst morgen", "Approved — not!") is no verdict.
 
 Matching ignores case, accents and punctuation: "APPROUVE", "approuvé" and
 "Approuvé !" read alike. The subject counts only when the new text is empty,
@@ -77,6 +79,24 @@ do not|does not|will not|can not|is not|are not
 nicht kein keine nie niet no non nao nunca jamais mai pas
 ne pas|n'est pas|ist nicht|wird nicht
 """
+# Right after a verdict, these make it conditional: "Approved once QA signs off",
+# "Yes, but not before Monday", "Ja, aber erst nach dem Release". No verdict then.
+_CONDITIONS = """
+but if unless once after when provided pending except until not
+only if|as soon as|as long as|subject to|on condition
+aber jedoch wenn sobald falls sofern nachdem ausser erst
+nur wenn|unter der bedingung
+mais si sauf sinon quand lorsque
+seulement si|une fois|des que|a condition|pourvu que
+pero cuando salvo excepto mientras
+solo si|siempre que|una vez
+maar als zodra mits tenzij behalve
+alleen als
+ma se quando purche tranne
+solo se|una volta
+mas quando exceto
+so se|desde que|assim que
+"""
 _FILLERS = frozenset(
     ["i", "we", "ich", "wir", "je", "j'", "nous", "yo", "ik", "wij", "io", "eu"]
     + ["hereby", "hiermit", "request", "this", "is", "it's"]
@@ -116,6 +136,7 @@ def _phrases(table: str) -> frozenset[tuple[str, ...]]:
 _STRONG = {Verdict.APPROVE: _phrases(_APPROVE_STRONG), Verdict.REJECT: _phrases(_REJECT_STRONG)}
 _WEAK = {Verdict.APPROVE: _phrases(_APPROVE_WEAK), Verdict.REJECT: _phrases(_REJECT_WEAK)}
 _NEGATION_PHRASES = _phrases(_NEGATIONS)
+_CONDITION_PHRASES = _phrases(_CONDITIONS)
 _LONGEST = 4
 
 
@@ -249,6 +270,14 @@ def _read_line(line: str) -> tuple[Verdict | None, int, str]:
         return None, -1, f"'{hit.phrase}' negates a rejection: not read as approval"
     if _gap(folded, words, hit.end_word).lstrip().startswith("?"):
         return None, -1, f"'{hit.phrase}?' is a question"
+    sentence_ended = set(_gap(folded, words, hit.end_word)) & {".", "!"}
+    if (
+        hit.end_word < len(words)
+        and not sentence_ended  # "Approved. If it breaks, call me" is a verdict
+        and _match(words, hit.end_word, _CONDITION_PHRASES, folded)
+    ):
+        condition = words[hit.end_word].text
+        return None, -1, f"'{hit.phrase}' is made conditional by '{condition}…': not a verdict"
     index = hit.end_word
     while index < len(words):
         other = _hit_at(words, index, folded)

@@ -162,3 +162,30 @@ def test_subject_counts_only_as_a_bare_verdict_phrase(
 def test_subject_is_ignored_when_the_body_has_new_text() -> None:
     assert read_verdict("Let me check with finance first.", f"APPROVE {REF}").verdict is None
     assert read_verdict("Rejected", f"APPROVE {REF}").verdict is REJECT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Yes, but don't deploy yet",
+        "Approve only if QA signs off",
+        "Approved once Bob has reviewed it",
+        "Approved — not!",
+        "Ja, aber erst nach dem Release",
+        "Genehmigt, wenn die Tests grün sind",
+        "Oui, si les tests passent",
+        "Sí, pero mañana",
+        "Goedgekeurd, mits de tests slagen",
+        "Approvato, purché i test passino",
+        "Reject unless the changelog is missing",
+    ],
+)
+def test_conditional_verdicts_are_no_verdict(text: str) -> None:
+    reading = read_verdict(text, "")
+    assert reading.verdict is None
+    assert "conditional" in reading.reasons[0]
+
+
+def test_a_new_sentence_after_the_verdict_is_a_comment_not_a_condition() -> None:
+    reading = read_verdict("Approved. If anything breaks, call me", "")
+    assert (reading.verdict, reading.comment) == (Verdict.APPROVE, "If anything breaks, call me")
