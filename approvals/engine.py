@@ -41,7 +41,7 @@ from approvals.reports import DispatchReport, MessageOutcome, ProcessReport
 from approvals.settings import EngineSettings
 from approvals.store import open_database, transaction
 from approvals.tokens import issue_token
-from mailio.compose import Attachment
+from mailio.compose import Attachment, missing_templates
 from mailio.config import RetrySettings
 from mailio.errors import ConfigError, MailboxError
 from mailio.factory import build_mailbox, build_sender
@@ -74,6 +74,7 @@ class ApprovalEngine:
         mailbox_factory: Callable[[EngineSettings], Mailbox] | None = None,
         sender_factory: Callable[[EngineSettings], Sequence[Sender]] | None = None,
     ) -> None:
+        _check_templates(settings)
         self._settings = settings
         self._clock = clock
         self._mailbox_factory = mailbox_factory or _configured_mailbox
@@ -96,6 +97,7 @@ class ApprovalEngine:
         if self._settings.config_path is None:
             return self._settings
         fresh = EngineSettings.load(self._settings.config_path)
+        _check_templates(fresh)
         if fresh.store.url != self._settings.store.url:
             log.warning("[store] url changed in %s: restart to use it", fresh.config_path)
         if (fresh.outbound, fresh.servers) != (self._settings.outbound, self._settings.servers):
@@ -397,6 +399,20 @@ class ApprovalEngine:
                 )
                 for row in session.exec(query).all()
             ]
+
+
+def _check_templates(settings: EngineSettings) -> None:
+    """Fail at start-up, not in a caller's request_approval, when the theme is incomplete."""
+    outbound = settings.outbound
+    missing = missing_templates(
+        settings.templates_dir, outbound.theme, plain_text_only=outbound.plain_text_only
+    )
+    if missing:
+        where = f"{settings.config_path}, " if settings.config_path else ""
+        raise ConfigError(
+            f'{where}[outbound] theme = "{outbound.theme}": missing {", ".join(missing)}; '
+            "copy config/templates/default and edit it"
+        )
 
 
 def _parse_approvers(approvers: Iterable[str]) -> list[tuple[str, str]]:

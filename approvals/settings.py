@@ -28,6 +28,16 @@ class StoreSettings(_Settings):
         # A PostgreSQL URL may carry a password; reprs end up in logs.
         yield "url", mask_url_password(self.url)
 
+    @field_validator("url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        scheme = value.partition(":")[0].partition("+")[0].lower()
+        if "://" not in value or scheme not in ("sqlite", "postgresql"):
+            raise ValueError(
+                'expected "sqlite:///path/approvals.db" or "postgresql://user@host/database"'
+            )
+        return value
+
 
 class TokenSettings(_Settings):
     secret: SecretStr = Field(examples=["$<<APPROVALS_SECRET>>"])
@@ -69,9 +79,14 @@ class InboundSettings(_Settings):
             raise ValueError('expected "delete" or "move:<Folder>"')
         return value
 
-    @property
-    def move_to(self) -> str | None:
-        return self.after_processing[5:].strip() if self.after_processing != "delete" else None
+    @model_validator(mode="after")
+    def _folders_differ(self) -> InboundSettings:
+        # Mail moved back into the folder it came from would be read again every cycle.
+        if self.failure_folder == self.folder:
+            raise ValueError(f'failure_folder must differ from folder ("{self.folder}")')
+        if self.after_processing == f"move:{self.folder}":
+            raise ValueError(f'after_processing cannot move mail back into "{self.folder}"')
+        return self
 
 
 class ReplySettings(_Settings):

@@ -55,6 +55,15 @@ def _environment(theme_dir: Path) -> jinja2.Environment:
     )
 
 
+def missing_templates(
+    templates_dir: Path, theme: str, *, plain_text_only: bool = False
+) -> list[str]:
+    """The template files ``theme`` lacks, as paths (empty when it is complete)."""
+    needed = TEMPLATE_FILES[:2] if plain_text_only else TEMPLATE_FILES
+    theme_dir = templates_dir / theme
+    return [str(theme_dir / name) for name in needed if not (theme_dir / name).is_file()]
+
+
 def render_parts(
     templates_dir: Path, theme: str, context: Mapping[str, Any], *, plain_text_only: bool = False
 ) -> RenderedParts:

@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from approvals.engine import ApprovalEngine
 from approvals.errors import ApprovalError
 from approvals.settings import EngineSettings
@@ -70,6 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (MailIOError, ApprovalError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except SQLAlchemyError as exc:
+        cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(f"error: the store in [store] url cannot be used: {cause}", file=sys.stderr)
+        return 1
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -81,6 +87,7 @@ def _run(args: argparse.Namespace) -> int:
         from mailio.loading import describe_config
 
         settings = EngineSettings.load(args.config)
+        ApprovalEngine(settings).close()  # opens the store and checks the templates
         print(describe_config(settings))
         for notice in settings.notices:
             print(f"notice: {notice}")

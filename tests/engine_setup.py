@@ -9,6 +9,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from approvals.engine import ApprovalEngine
 from approvals.models import ApprovalRequest
 from approvals.settings import EngineSettings
@@ -48,16 +50,25 @@ def engine_settings(
 
 
 def write_config(
-    stack: MailStack, folder: Path, address: str, *, password: str | None = None, extra: str = ""
+    env: pytest.MonkeyPatch,
+    stack: MailStack,
+    folder: Path,
+    address: str,
+    *,
+    password: str | None = None,
+    extra: str = "",
 ) -> Path:
-    """An approvals.toml for the stack, as an admin would write it; secrets via $<<VAR>>."""
+    """An approvals.toml for the stack as an admin writes it: secrets come from the
+    environment through $<<VAR>> (set here with ``env``)."""
+    env.setenv("APPROVALS_TEST_SECRET", SECRET)
+    env.setenv("MAIL_PASSWORD", password or stack.password)
     config = folder / "approvals.toml"
     config.write_text(
         f"""\
 [store]
 url = "sqlite:///{folder / "approvals.db"}"
 [tokens]
-secret = "{SECRET}"
+secret = "$<<APPROVALS_TEST_SECRET>>"
 [outbound]
 server = "smtp"
 from = "{address}"
@@ -73,14 +84,14 @@ host = "{stack.host}"
 port = {stack.smtp_port}
 security = "none"
 username = "{address}"
-password = "{password or stack.password}"
+password = "$<<MAIL_PASSWORD>>"
 [servers.imap]
 type = "imap"
 host = "{stack.host}"
 port = {stack.imap_port}
 security = "none"
 username = "{address}"
-password = "{password or stack.password}"
+password = "$<<MAIL_PASSWORD>>"
 {extra}"""
     )
     return config

@@ -20,9 +20,12 @@ from tests.engine_setup import SECRET, write_config
 
 
 def test_check_config_prints_the_resolved_config_without_secrets(
-    mail_stack: MailStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch,
+    mail_stack: MailStack,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    config = write_config(mail_stack, tmp_path, mail_stack.new_address("approvals"))
+    config = write_config(monkeypatch, mail_stack, tmp_path, mail_stack.new_address("approvals"))
 
     assert cli(["check-config", "--config", str(config)]) == 0
 
@@ -33,9 +36,14 @@ def test_check_config_prints_the_resolved_config_without_secrets(
 
 
 def test_check_config_names_file_and_key_of_a_mistake(
-    mail_stack: MailStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch,
+    mail_stack: MailStack,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    config = write_config(mail_stack, tmp_path, "a@example.test", extra="[policy]\nmode = 'most'\n")
+    config = write_config(
+        monkeypatch, mail_stack, tmp_path, "a@example.test", extra="[policy]\nmode = 'most'\n"
+    )
 
     assert cli(["check-config", "--config", str(config)]) == 2
 
@@ -45,10 +53,13 @@ def test_check_config_names_file_and_key_of_a_mistake(
 
 
 def test_test_config_reports_each_step_ok(
-    mail_stack: MailStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch,
+    mail_stack: MailStack,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     address = mail_stack.new_address("approvals")
-    config = write_config(mail_stack, tmp_path, address)
+    config = write_config(monkeypatch, mail_stack, tmp_path, address)
 
     assert cli(["test-config", "--config", str(config)]) == 0
 
@@ -62,10 +73,17 @@ def test_test_config_reports_each_step_ok(
 
 
 def test_test_config_says_wrong_password(
-    mail_stack: MailStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch,
+    mail_stack: MailStack,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     config = write_config(
-        mail_stack, tmp_path, mail_stack.new_address("approvals"), password="not-the-password"
+        monkeypatch,
+        mail_stack,
+        tmp_path,
+        mail_stack.new_address("approvals"),
+        password="not-the-password",
     )
 
     assert cli(["test-config", "--config", str(config)]) == 1
@@ -76,9 +94,12 @@ def test_test_config_says_wrong_password(
 
 
 def test_test_config_says_port_closed_and_folder_missing(
-    mail_stack: MailStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch,
+    mail_stack: MailStack,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    config = write_config(mail_stack, tmp_path, mail_stack.new_address("approvals"))
+    config = write_config(monkeypatch, mail_stack, tmp_path, mail_stack.new_address("approvals"))
     text = config.read_text().replace(f"port = {mail_stack.smtp_port}", f"port = {free_port()}")
     config.write_text(text.replace('server = "imap"', 'server = "imap"\nfolder = "Nowhere"'))
 
@@ -90,9 +111,9 @@ def test_test_config_says_port_closed_and_folder_missing(
 
 
 def test_config_changes_take_effect_at_the_next_cycle(
-    mail_stack: MailStack, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, mail_stack: MailStack, tmp_path: Path
 ) -> None:
-    config = write_config(mail_stack, tmp_path, mail_stack.new_address("approvals"))
+    config = write_config(monkeypatch, mail_stack, tmp_path, mail_stack.new_address("approvals"))
     engine = ApprovalEngine.from_config(config)
     scheduler = BackgroundScheduler()
     add_poll_job(scheduler, engine)
@@ -114,8 +135,10 @@ def test_config_changes_take_effect_at_the_next_cycle(
     engine.close()
 
 
-def test_serve_stops_cleanly_on_ctrl_c(mail_stack: MailStack, tmp_path: Path) -> None:
-    config = write_config(mail_stack, tmp_path, mail_stack.new_address("approvals"))
+def test_serve_stops_cleanly_on_ctrl_c(
+    monkeypatch: pytest.MonkeyPatch, mail_stack: MailStack, tmp_path: Path
+) -> None:
+    config = write_config(monkeypatch, mail_stack, tmp_path, mail_stack.new_address("approvals"))
     process = subprocess.Popen(
         [sys.executable, "-m", "scheduler.cli", "serve", "--config", str(config)],
         stderr=subprocess.PIPE,
@@ -132,3 +155,23 @@ def test_serve_stops_cleanly_on_ctrl_c(mail_stack: MailStack, tmp_path: Path) ->
 
     assert process.returncode == 0
     assert "stopping" in rest and "Traceback" not in rest
+
+
+def test_check_config_refuses_an_incomplete_theme_and_a_dead_store(
+    monkeypatch: pytest.MonkeyPatch,
+    mail_stack: MailStack,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = write_config(monkeypatch, mail_stack, tmp_path, "a@example.test")
+    config.write_text(config.read_text().replace("[outbound]", '[outbound]\ntheme = "brand"'))
+    assert cli(["check-config", "--config", str(config)]) == 2
+    assert 'theme = "brand": missing' in capsys.readouterr().err
+
+    config = write_config(monkeypatch, mail_stack, tmp_path, "a@example.test")
+    dead = f"postgresql://nobody:pw@127.0.0.1:{free_port()}/none"
+    config.write_text(config.read_text().replace(f"sqlite:///{tmp_path}/approvals.db", dead))
+    assert cli(["check-config", "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the store in [store] url cannot be used")
+    assert "Traceback" not in err and ":pw@" not in err

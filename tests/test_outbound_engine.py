@@ -64,7 +64,9 @@ def test_theme_chooses_the_template_set(trip: Scenario, tmp_path: Path) -> None:
         "ACME approval: {{ title }}\nApproval reference: {{ reference }}\n"
     )
     (theme / "body.html").write_text("<p>ACME approval: {{ title }}</p>")
-    engine = _engine(trip, outbound={"templates_dir": str(tmp_path / "templates")})
+    engine = _engine(
+        trip, outbound={"templates_dir": str(tmp_path / "templates"), "theme": "brand"}
+    )
     alice = trip.stack.new_address("alice")
     engine.request_approval("Rollout", [alice], template="brand")
     engine.dispatch_pending()
@@ -150,10 +152,13 @@ def test_fallback_server_sends_when_the_primary_is_down(
 
 
 def test_outbox_command_prints_the_delivery_log(
-    mail_stack: MailStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch,
+    mail_stack: MailStack,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     address = mail_stack.new_address("approvals")
-    config = write_config(mail_stack, tmp_path, address)
+    config = write_config(monkeypatch, mail_stack, tmp_path, address)
     engine = ApprovalEngine.from_config(config)
     alice = mail_stack.new_address("alice")
     request = engine.request_approval("Deploy", [alice])

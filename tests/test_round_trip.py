@@ -73,6 +73,24 @@ def test_quoted_approve_alone_is_no_decision_and_is_kept(trip: Scenario) -> None
     assert len(trip.inbox(trip.address, "Failed")) == 1
 
 
+def test_quoted_approval_at_the_top_of_the_quote_is_no_decision(trip: Scenario) -> None:
+    """The quote's first line says "Approved": only the quote stripper stands between it
+    and a decision (a client that quotes a colleague's earlier answer without a header)."""
+    from mailio.devservers.approver import compose_reply, quoted_body
+
+    alice = trip.stack.new_address("alice")
+    request = trip.ask(alice)
+    notification = trip.notification_for(alice)
+    reply = compose_reply(notification, alice, "", quote=False)
+    reply.set_content("> Approved, ship it\n>\n" + quoted_body(notification) + "\n")
+    trip.send(reply)
+
+    report = trip.engine.process_replies()
+
+    assert (report.decided, report.failed) == (0, 1)
+    assert trip.engine.get(request.id).decisions == ()
+
+
 def test_reply_from_another_sender_is_refused(trip: Scenario) -> None:
     alice, mallory = trip.stack.new_address("alice"), trip.stack.new_address("mallory")
     request = trip.ask(alice)
@@ -108,7 +126,7 @@ def test_expired_token_is_refused(trip: Scenario) -> None:
 
     report = trip.engine.process_replies()
 
-    assert report.failed == 1 and "expired" in report.messages[0].reason
+    assert report.failed == 1 and "expired token" in report.messages[0].reason
     assert trip.engine.get(request.id).status is RequestStatus.EXPIRED
     assert trip.engine.get(request.id).decisions == ()
 
