@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import email.policy
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import format_datetime
 
 from sqlmodel import Session, col, select
 
@@ -23,6 +21,7 @@ from approvals.models import NotificationKind, NotificationRow, NotificationStat
 from approvals.notifications import new_message_id, sender_domain
 from approvals.replies import ParsedReply
 from approvals.settings import EngineSettings
+from mailio.compose import RenderedParts, build_message
 
 _parser = BytesParser(policy=email.policy.default)
 
@@ -89,21 +88,25 @@ def _queue(
     now: datetime,
 ) -> None:
     original = _parser.parsebytes(notification.mime)
-    message = EmailMessage()
     message_id = new_message_id(sender_domain(settings.outbound))
-    message["From"] = settings.outbound.from_address
-    message["To"] = notification.approver
     subject = reply.subject or str(original["Subject"] or "")
-    message["Subject"] = subject if subject.lower().startswith("re:") else f"Re: {subject}"
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = f"<{message_id}>"
-    if original["Reply-To"]:
-        message["Reply-To"] = str(original["Reply-To"])
+    headers = {"Auto-Submitted": "auto-replied"}
     if reply.message_id:
-        message["In-Reply-To"] = f"<{reply.message_id}>"
-        message["References"] = f"<{notification.message_id}> <{reply.message_id}>"
-    message["Auto-Submitted"] = "auto-replied"
-    message.set_content(text, charset=settings.outbound.charset)
+        headers["In-Reply-To"] = f"<{reply.message_id}>"
+        headers["References"] = f"<{notification.message_id}> <{reply.message_id}>"
+    message = build_message(
+        parts=RenderedParts(
+            subject=subject if subject.lower().startswith("re:") else f"Re: {subject}",
+            text=text,
+            html=None,
+        ),
+        sender=settings.outbound.from_address,
+        to=notification.approver,
+        message_id=message_id,
+        reply_to=str(original["Reply-To"]) if original["Reply-To"] else None,
+        charset=settings.outbound.charset,
+        headers=headers,
+    )
     session.add(
         NotificationRow(
             request_id=notification.request_id,

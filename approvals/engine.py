@@ -11,7 +11,6 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,7 @@ from approvals.reports import DispatchReport, MessageOutcome, ProcessReport
 from approvals.settings import EngineSettings
 from approvals.store import open_database, transaction
 from approvals.tokens import issue_token
-from mailio.compose import Attachment, missing_templates
+from mailio.compose import Attachment, RenderedParts, build_message, missing_templates
 from mailio.config import RetrySettings
 from mailio.errors import ConfigError, MailboxError
 from mailio.factory import build_mailbox, build_sender
@@ -360,15 +359,17 @@ class ApprovalEngine:
             [settings.outbound.server, *settings.outbound.fallback],
             strict=True,
         ):
-            message = EmailMessage()
-            message["From"] = settings.outbound.from_address
-            message["To"] = recipient
-            message["Subject"] = f"Approvals test message via {name}"
-            message["Message-ID"] = f"<{new_message_id(sender_domain(settings.outbound))}>"
-            message["Auto-Submitted"] = "auto-generated"
-            message.set_content(
-                "This message was sent by `approvals test-config` to check the outbound "
-                f"server {name}. Nothing needs to be done.\n"
+            message = build_message(
+                parts=RenderedParts(
+                    subject=f"Approvals test message via {name}",
+                    text="This message was sent by `approvals test-config` to check the "
+                    f"outbound server {name}. Nothing needs to be done.\n",
+                    html=None,
+                ),
+                sender=settings.outbound.from_address,
+                to=recipient,
+                message_id=new_message_id(sender_domain(settings.outbound)),
+                headers={"Auto-Submitted": "auto-generated"},
             )
             steps += probe_sender(sender, settings.servers[name], message)
         steps += probe_mailbox(

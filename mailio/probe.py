@@ -10,7 +10,7 @@ credentials, another TransportError for connecting, MailboxError for folders.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import Message
 
 from mailio.config import ServerSettings
 from mailio.errors import AuthenticationError, MailboxError, SecurityError, TransportError
@@ -86,7 +86,7 @@ def _report(
     return report
 
 
-def probe_sender(sender: Sender, server: ServerSettings, message: EmailMessage) -> list[ProbeStep]:
+def probe_sender(sender: Sender, server: ServerSettings, message: Message) -> list[ProbeStep]:
     (result,) = sender.send_messages([message])
     return _report(
         server, _steps(server, "send"), result.error, f"test message sent to {message['To']}"

@@ -211,3 +211,14 @@ def test_a_refused_oauth2_token_is_an_authentication_error_that_hides_the_token(
 def test_oauth2_without_a_token_provider_is_a_config_error(oauth_dovecot):
     with pytest.raises(ConfigError, match="token provider"):
         ImapMailbox(_oauth_server(oauth_dovecot), "INBOX")
+
+
+def test_messages_flagged_deleted_are_not_fetched(mail_stack, address, mailbox) -> None:  # type: ignore[no-untyped-def]
+    """Someone flagged it \\Deleted without expunging: it is on its way out, not a reply."""
+    _append(mail_stack, address, ["gone", "kept"])
+    with IMAPClient(mail_stack.host, mail_stack.imap_port, ssl=False) as client:
+        client.login(address, mail_stack.password)
+        client.select_folder("INBOX")
+        client.add_flags(client.search(["SUBJECT", "gone"]), [b"\\Deleted"])
+
+    assert _subjects(mailbox.fetch_batch(10)) == ["kept"]

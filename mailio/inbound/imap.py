@@ -114,12 +114,12 @@ class ImapMailbox:
             self._select(client)
 
     def _fetch_oldest(self, client: IMAPClient, limit: int) -> list[FetchedMessage]:
-        # Re-select each time: SELECT refreshes EXISTS, and sequence numbers run in
-        # UID order, so "1:n" names the n oldest messages without listing the folder.
+        # Re-select each time: SELECT refreshes EXISTS. Messages someone flagged
+        # \Deleted but did not expunge are not ours to act on; UIDs ascend with age.
         exists = self._select(client)
         if exists == 0:
             return []
-        uids = sorted(client.search([f"1:{min(limit, exists)}"]))
+        uids = sorted(client.search(["UNDELETED"]))[:limit]
         if not uids:
             return []
         bodies = client.fetch(uids, ["BODY.PEEK[]"])
