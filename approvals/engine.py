@@ -15,7 +15,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -26,6 +26,7 @@ from approvals.models import (
     Decision,
     DecisionRow,
     InboxOutcome,
+    InboxRecordRow,
     NotificationKind,
     NotificationLog,
     NotificationRow,
@@ -288,6 +289,24 @@ class ApprovalEngine:
                 problems.append(f"{len(keys)} processed message(s) could not be {action}: {exc}")
                 log.error("%s", problems[-1])
         return problems
+
+    def reprocess(self, message_id: str) -> bool:
+        """Forget a refused reply so that the next poll reads it afresh.
+
+        For a reply kept in the failure folder after the cause was fixed (a
+        DMARC setting, a template): move the mail back into the reply folder
+        and call this. Decided or ignored replies cannot be reprocessed.
+        Returns False when no refused reply has that Message-ID.
+        """
+        key = message_id.strip().strip("<>")
+        with transaction(self._db) as session:
+            removed = session.execute(
+                delete(InboxRecordRow).where(
+                    col(InboxRecordRow.message_key) == key,
+                    col(InboxRecordRow.outcome) == InboxOutcome.FAILED,
+                )
+            ).rowcount  # type: ignore[attr-defined]
+        return bool(removed)
 
     def _expire_overdue(self) -> None:
         now = self._clock()

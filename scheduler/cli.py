@@ -4,6 +4,7 @@
     approvals poll           one poll cycle; prints the report
     approvals dispatch       send queued notifications
     approvals outbox         the outgoing notification log
+    approvals reprocess ID   read a refused reply again (after moving it back to the folder)
     approvals check-config   validate and print the resolved config, secrets masked
     approvals test-config    connect, secure, authenticate and send a test message
     approvals demo           the whole loop against local mail servers
@@ -47,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     outbox = commands.add_parser("outbox", parents=[common], help="the notification log")
     outbox.add_argument("--request", help="only this request's notifications")
     outbox.add_argument("--limit", type=int, default=50)
+    reprocess = commands.add_parser(
+        "reprocess", parents=[common], help="read a refused reply again at the next poll"
+    )
+    reprocess.add_argument("message_id", help="the reply's Message-ID (as `approvals poll` shows)")
     commands.add_parser("check-config", parents=[common], help="validate and print the config")
     test = commands.add_parser("test-config", parents=[common], help="try the configured servers")
     test.add_argument("--to", help="send the test message here (default: the from address)")
@@ -114,6 +119,15 @@ def _run(args: argparse.Namespace) -> int:
                     f"{entry.approver} request={entry.request_id} server={entry.server or '-'}"
                     + (f" error={entry.last_error}" if entry.last_error else "")
                 )
+        elif args.command == "reprocess":
+            if not engine.reprocess(args.message_id):
+                print(f"no refused reply with Message-ID {args.message_id}", file=sys.stderr)
+                return 1
+            print(
+                f"{args.message_id} will be read again at the next poll if it is in "
+                f"{engine.settings.inbound.folder} (move it back from "
+                f"{engine.settings.inbound.failure_folder})"
+            )
         elif args.command == "test-config":
             results = engine.test_configuration(to=args.to)
             for step in results:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from imapclient import IMAPClient
 
 from approvals.engine import ApprovalEngine
 from approvals.models import NotificationKind, NotificationStatus, RequestStatus
@@ -212,3 +213,35 @@ def test_bounce_for_a_notification_not_yet_sent_changes_nothing(trip: Scenario) 
 
     assert trip.engine.outbox(request_id=first.id)[0].status is NotificationStatus.UNDELIVERABLE
     assert trip.engine.outbox(request_id=queued.id)[0].status is NotificationStatus.QUEUED
+
+
+def test_a_refused_reply_can_be_reprocessed_after_the_cause_is_fixed(trip: Scenario) -> None:
+    engine = _reconfigured(trip, require_dmarc_pass=True, trusted_authserv_ids=["mx.corp.test"])
+    alice = trip.stack.new_address("alice")
+    request = engine.request_approval("Deploy", [alice])
+    engine.dispatch_pending()
+    reply = compose_reply(trip.notification_for(alice), alice, "Approved")
+    reply["Authentication-Results"] = "mx.other.test; dmarc=pass header.from=example.test"
+    trip.send(reply)
+    assert engine.process_replies().failed == 1
+    engine.close()
+    # The admin trusts mx.other.test after all and moves the reply back to the inbox.
+    engine = _reconfigured(trip, require_dmarc_pass=True, trusted_authserv_ids=["mx.other.test"])
+    _move_everything(trip, "Failed", "INBOX")
+    assert engine.process_replies().ignored == 1  # still remembered as refused: back it goes
+    assert len(trip.inbox(trip.address, "Failed")) == 1
+    _move_everything(trip, "Failed", "INBOX")
+
+    assert engine.reprocess(str(reply["Message-ID"]))
+
+    assert engine.process_replies().decided == 1
+    assert engine.get(request.id).status is RequestStatus.APPROVED
+    assert not engine.reprocess(str(reply["Message-ID"]))  # decided replies stay decided
+    engine.close()
+
+
+def _move_everything(trip: Scenario, source: str, target: str) -> None:
+    with IMAPClient(trip.stack.host, trip.stack.imap_port, ssl=False) as client:
+        client.login(trip.address, trip.stack.password)
+        client.select_folder(source)
+        client.move(client.search("ALL"), target)
