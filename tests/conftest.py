@@ -17,6 +17,7 @@ from tests.servers.misbehaving import (  # noqa: F401
     socks5_proxy,
 )
 from tests.servers.tls_stack import (  # noqa: F401
+    client_cert_relay,
     implicit_tls_relay,
     no_starttls_relay,
     recorded_no_starttls_smtp,

@@ -21,7 +21,7 @@ from mailio.outbound.base import SendResult
 from mailio.outbound.smtp import SmtpSender
 from mailio.tls import client_ssl_context
 from tests.servers.starttls_stripper import StartTlsStrippingProxy
-from tests.servers.tls_stack import PASSWORD, TlsCa
+from tests.servers.tls_stack import PASSWORD, ClientCertificate, TlsCa
 from tests.servers.transport_settings import (
     MAILBOX_ADDRESS,
     imap_settings,
@@ -49,6 +49,24 @@ def _credentials_offered(proxy: StartTlsStrippingProxy) -> list[bytes]:
 
 
 # -- each security mode against a server that supports it -------------------------
+
+
+def test_client_certificate_is_sent_when_the_server_asks(
+    client_cert_relay: tuple[SmtpRelay, ClientCertificate], tls_ca: TlsCa
+) -> None:
+    relay, client = client_cert_relay
+    with_cert = _send_one(
+        relay.port,
+        "tls",
+        ca_file=tls_ca.ca_file,
+        client_cert=client.cert_file,
+        client_key=client.key_file,
+    )
+    without = _send_one(relay.port, "tls", ca_file=tls_ca.ca_file)
+
+    assert with_cert.ok, with_cert.error
+    assert not without.ok and len(relay.received) == 1
+    assert "certificate" in str(without.error).lower() or "tls" in str(without.error).lower()
 
 
 @pytest.mark.parametrize("security", ["starttls-required", "starttls-if-available"])

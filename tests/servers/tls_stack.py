@@ -150,3 +150,22 @@ def stripped_imap(tls_dovecot: DovecotServer) -> Iterator[StartTlsStrippingProxy
     """Proxy in front of ``tls_dovecot``'s imap port that hides and refuses STARTTLS."""
     with StartTlsStrippingProxy(tls_dovecot.host, tls_dovecot.imap_port, "imap") as proxy:
         yield proxy
+
+
+@dataclass(frozen=True)
+class ClientCertificate:
+    cert_file: Path
+    key_file: Path
+
+
+@pytest.fixture
+def client_cert_relay(
+    tls_ca: TlsCa, tls_dovecot: DovecotServer, tmp_path: Path
+) -> Iterator[tuple[SmtpRelay, ClientCertificate]]:
+    """Implicit-TLS SmtpRelay that requires a client certificate from ``tls_ca``, and one."""
+    context = tls_ca.server.server_context()
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(cafile=str(tls_ca.ca_file))
+    issued = _issue(tls_ca.ca, tmp_path, "client", "approvals-client.example")
+    for relay in _relay(tls_dovecot, implicit_tls_context=context):
+        yield relay, ClientCertificate(issued.cert_file, issued.key_file)
