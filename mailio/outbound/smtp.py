@@ -238,7 +238,13 @@ class SmtpSender:
             tls_failure = _ssl_cause(exc)
             if tls_failure is not None:
                 raise security_error(tls_failure, server) from exc
-            raise TransportError(f"{label} closed the connection at greeting: {exc}") from exc
+            hint = ""
+            if server.security == "tls" and server.client_cert is None:
+                # With TLS 1.3 a refused client certificate shows up only as this EOF.
+                hint = (
+                    "; if the server requires a client certificate, set client_cert and client_key"
+                )
+            raise TransportError(f"{label} closed the connection at greeting: {exc}{hint}") from exc
         except aiosmtplib.SMTPTimeoutError as exc:
             raise TransportTimeout(
                 f"{label} did not answer EHLO within {server.timeouts.socket:g} s (timeouts.socket)"
