@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import insert, or_
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from approvals.answers import queue_answer, queue_receipt
@@ -96,10 +96,21 @@ class _Refusal(Exception):
         self.notification = notification
 
 
+_KEY_LIMIT = 200  # a unique index entry must stay far below PostgreSQL's ~2.7 KB
+
+
 def message_key(parsed: ParsedReply, raw: bytes) -> str:
+    """The Message-ID, or a hash of it (hostile lengths and bytes), or of the raw message."""
     if parsed.message_id:
-        return parsed.message_id
+        if len(parsed.message_id) <= _KEY_LIMIT and parsed.message_id.isprintable():
+            return parsed.message_id
+        return "sha256:" + hashlib.sha256(parsed.message_id.encode("utf-8", "replace")).hexdigest()
     return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def _storable(text: str | None, limit: int) -> str | None:
+    """Text any database stores: PostgreSQL refuses NUL characters in text columns."""
+    return None if text is None else text.replace("\x00", "\ufffd")[:limit]
 
 
 class ReplyHandler:
@@ -166,10 +177,14 @@ class ReplyHandler:
                 disposition=self._disposition(InboxOutcome.FAILED),
                 parsed=reply,
             )
-            with session.begin_nested():
-                session.execute(
-                    insert(InboxRecordRow).values(self._record_values(handling, reply, now))
-                )
+            try:
+                with session.begin_nested():
+                    session.execute(
+                        insert(InboxRecordRow).values(self._record_values(handling, reply, now))
+                    )
+            except SQLAlchemyError:
+                # Kept all the same (moved to the failure folder), only without a record.
+                log.exception("reply %s: not even its failure could be recorded", key)
             return handling
         if handling.outcome is InboxOutcome.DECIDED:
             batch.remember(handling)  # now that its savepoint holds
@@ -181,10 +196,10 @@ class ReplyHandler:
         return {
             "message_key": handling.key,
             "seen_at": now,
-            "sender": reply.sender,
-            "subject": reply.subject[:500],
+            "sender": _storable(reply.sender, 320),
+            "subject": _storable(reply.subject, 500),
             "outcome": handling.outcome.value,
-            "reason": handling.reason,
+            "reason": _storable(handling.reason, 2000),
             "request_id": handling.request_id,
             "disposition": handling.disposition,
         }
@@ -309,7 +324,7 @@ class ReplyHandler:
                 request_id=request.id,
                 approver=notification.approver,
                 verdict=parsed.verdict.value,
-                comment=parsed.comment,
+                comment=_storable(parsed.comment, 10000),
                 decided_at=now,
                 message_id=key,
             )

@@ -1,0 +1,98 @@
+"""Replies built to break the store must not block the folder (SQLite and PostgreSQL).
+
+The messages are real RFC 5322 bytes handed to the engine through an in-memory
+mailbox (the IMAP path is covered elsewhere); what matters here is the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from approvals.engine import ApprovalEngine
+from approvals.models import NotificationRow, RequestStatus
+from approvals.tokens import find_tokens
+from mailio.devservers.stack import MailStack
+from mailio.inbound.base import FetchedMessage
+from tests.engine_setup import engine_settings
+from tests.stores import postgres_url  # noqa: F401  (fixture)
+
+
+class ListMailbox:
+    """A folder in memory: fetched oldest first, deleted and moved by key."""
+
+    def __init__(self, raws: Sequence[bytes]) -> None:
+        self.messages = {str(i): raw for i, raw in enumerate(raws)}
+        self.moved: dict[str, list[str]] = {}
+
+    def fetch_batch(self, limit: int) -> list[FetchedMessage]:
+        return [FetchedMessage(k, v) for k, v in list(self.messages.items())[:limit]]
+
+    def delete(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            del self.messages[key]
+
+    def move(self, keys: Sequence[str], folder: str) -> None:
+        self.moved.setdefault(folder, []).extend(keys)
+        self.delete(keys)
+
+    def count(self) -> int:
+        return len(self.messages)
+
+    def close(self) -> None:
+        pass
+
+
+def _approval(engine: ApprovalEngine, approver: str) -> bytes:
+    request = engine.request_approval("Deploy", [approver])
+    with Session(engine._db) as session:
+        mime = session.exec(
+            select(NotificationRow.mime).where(NotificationRow.request_id == request.id)
+        ).one()
+    (token,) = find_tokens(mime.decode())
+    reply = EmailMessage()
+    reply["From"] = approver
+    reply["To"] = f"approvals+{token}@example.test"
+    reply["Subject"] = "Re: Approval requested"
+    reply["Message-ID"] = "<ok@example.test>"
+    reply.set_content("Approve")
+    return reply.as_bytes()
+
+
+POISON = {
+    "nul in subject": b"From: x@evil.test\r\nSubject: =?utf-8?b?aGkAdGhlcmU=?=\r\n"
+    b"Message-ID: <nul@evil.test>\r\n\r\nApprove\r\n",
+    "huge message-id": b"From: x@evil.test\r\nSubject: hi\r\nMessage-ID: <"
+    + b"x" * 9000
+    + b"@evil.test>\r\n\r\nApprove\r\n",
+}
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("poison", sorted(POISON))
+def test_a_hostile_message_is_kept_and_the_rest_of_the_batch_applies(
+    store: str, poison: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path / 'db.sqlite'}"
+        if store == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    stack = MailStack(name="none", host="127.0.0.1", imap_port=9, smtp_port=9, password="x")
+    box: list[ListMailbox] = []
+    engine = ApprovalEngine(
+        engine_settings(stack, url, "approvals@example.test"), mailbox_factory=lambda s: box[0]
+    )
+    box.append(ListMailbox([POISON[poison], _approval(engine, "alice@example.test")]))
+
+    report = engine.process_replies()
+
+    assert (report.fetched, report.decided, report.failed) == (2, 1, 1)
+    assert box[0].messages == {} and box[0].moved == {"Failed": ["0"]}
+    (request_id,) = {m.request_id for m in report.messages if m.outcome == "decided"}
+    assert engine.get(request_id).status is RequestStatus.APPROVED  # type: ignore[arg-type]
+    engine.close()
