@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from mailio.config import READER_TYPES, SENDER_TYPES, ServerSettings
@@ -122,6 +123,19 @@ class CallbackSettings(_Settings):
 
     url: SecretStr | None = None  # often carries a token: masked like a password
     timeout_seconds: float = Field(default=10, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        try:
+            parsed = httpx.URL(value.get_secret_value())
+        except httpx.InvalidURL:
+            parsed = None
+        if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+            raise ValueError("expected an http:// or https:// URL")  # never echo it: a secret
+        return value
 
 
 class EngineSettings(_Settings):

@@ -311,6 +311,12 @@ def read_verdict(new_text: str, subject: str) -> VerdictReading:
     if verdict is None:
         return VerdictReading(None, "", (f"no verdict in line {index + 1} ({reason}): '{quoted}'",))
     later = [i for i in candidates if i > index]
+    if later and _conditions(line, lines[later[0]]):
+        return VerdictReading(
+            None,
+            "",
+            (f"line {later[0] + 1} makes line {index + 1} conditional: '{_shorten(line)}…'",),
+        )
     if later:
         other, _, _ = _read_line(lines[later[0]])
         if other is not None and other is not verdict:
@@ -326,6 +332,19 @@ def read_verdict(new_text: str, subject: str) -> VerdictReading:
     return VerdictReading(
         verdict, comment, (f"verdict '{verdict.value}' from line {index + 1}: '{quoted}'",)
     )
+
+
+def _conditions(verdict_line: str, next_line: str) -> bool:
+    """Does ``next_line`` make the verdict conditional ("Approved,\nbut not Monday")?
+
+    After a finished sentence ("Approved.") only a leading "not" does: "If it
+    breaks, call me" is then a comment.
+    """
+    folded = fold(next_line)
+    words = _words(folded)
+    if not words or not _match(words, 0, _CONDITION_PHRASES, folded):
+        return False
+    return words[0].text == "not" or not verdict_line.rstrip().endswith((".", "!"))
 
 
 def _read_subject(subject: str) -> VerdictReading:

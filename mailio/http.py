@@ -120,12 +120,13 @@ def short_text(response: httpx.Response, limit: int = 300) -> str:
 
 
 class _HideUrlPaths(logging.Filter):
-    """httpx logs each request's full URL at INFO; paths and queries may hold tokens."""
+    """httpx logs each request's full URL at INFO; user info, paths and queries may hold
+    credentials, so only scheme, host and port are left."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
             record.args = tuple(
-                arg.copy_with(path="/…", query=None, fragment=None)
+                arg.copy_with(userinfo=b"", path="/…", query=None, fragment=None)
                 if isinstance(arg, httpx.URL)
                 else arg
                 for arg in record.args

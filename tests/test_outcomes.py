@@ -13,8 +13,10 @@ import pytest
 
 from approvals.engine import ApprovalEngine
 from approvals.models import ApprovalRequest, RequestStatus
+from approvals.settings import EngineSettings
 from mailio.devservers.stack import MailStack
-from tests.engine_setup import Scenario, reconfigured, scenario
+from mailio.errors import ConfigError
+from tests.engine_setup import Scenario, reconfigured, scenario, write_config
 from tests.stores import postgres_url  # noqa: F401  (fixture)
 
 
@@ -177,3 +179,15 @@ def test_webhook_url_stays_out_of_logs_and_check_config(
     assert "T0KEN-in-the-path-123" not in caplog.text
     assert "T0KEN-in-the-path-123" not in describe_config(settings) + repr(settings)
     engine.close()
+
+
+@pytest.mark.parametrize("url", ["http://[::1/x", "ftp://host/x", "not a url"])
+def test_webhook_url_must_be_http_and_is_not_echoed(
+    monkeypatch: pytest.MonkeyPatch, mail_stack: MailStack, tmp_path: Path, url: str
+) -> None:
+    config = write_config(
+        monkeypatch, mail_stack, tmp_path, "a@example.test", extra=f'[callback]\nurl = "{url}"\n'
+    )
+    with pytest.raises(ConfigError, match=r"\[callback\] url: expected an http") as failure:
+        EngineSettings.load(config)
+    assert url not in str(failure.value)

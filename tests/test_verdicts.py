@@ -189,3 +189,16 @@ def test_conditional_verdicts_are_no_verdict(text: str) -> None:
 def test_a_new_sentence_after_the_verdict_is_a_comment_not_a_condition() -> None:
     reading = read_verdict("Approved. If anything breaks, call me", "")
     assert (reading.verdict, reading.comment) == (Verdict.APPROVE, "If anything breaks, call me")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Approved\nonce QA signs off",
+        "Approved,\nbut not before Monday",
+        "Approved!\nNot until Friday",
+    ],
+)
+def test_a_condition_on_the_next_line_is_no_verdict(text: str) -> None:
+    reading = read_verdict(text, "")
+    assert reading.verdict is None and "conditional" in reading.reasons[0]
