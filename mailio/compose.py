@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
 from email.mime.application import MIMEApplication
@@ -109,11 +110,12 @@ def build_message(
     notification several times slower for the same bytes on the wire.
     """
     try:
-        body: Message = MIMEText(parts.text, "plain", charset)
+        body_charset = _body_charset(charset)
+        body: Message = MIMEText(parts.text, "plain", body_charset)  # type: ignore[arg-type]
         if parts.html is not None:
             alternative = MIMEMultipart("alternative", boundary=_boundary())
             alternative.attach(body)
-            alternative.attach(MIMEText(parts.html, "html", charset))
+            alternative.attach(MIMEText(parts.html, "html", body_charset))  # type: ignore[arg-type]
             body = alternative
     except (LookupError, UnicodeEncodeError) as exc:
         raise ConfigError(
@@ -142,6 +144,16 @@ def build_message(
     for name, value in (headers or {}).items():
         message[name] = _text_header(value, charset)
     return message
+
+
+def _body_charset(name: str) -> Charset:
+    """The charset with a transfer encoding that keeps lines short: charsets sent as
+    7bit/8bit (us-ascii…) would pass a long template line unwrapped, and SMTP refuses
+    lines over 998 characters."""
+    charset = Charset(name)
+    if charset.body_encoding is None:
+        charset.body_encoding = QP
+    return charset
 
 
 def _boundary() -> str:

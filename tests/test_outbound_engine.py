@@ -171,3 +171,14 @@ def test_outbox_command_prints_the_delivery_log(
     assert "sent 1, retrying 0, failed 0" in out
     assert f"sent          attempts=1 {alice} request={request.id} server=smtp" in out
     assert mail_stack.password not in out
+
+
+def test_a_long_line_in_a_7bit_charset_is_still_sent(trip: Scenario) -> None:
+    engine = _engine(trip, outbound={"charset": "us-ascii"})
+    alice = trip.stack.new_address("alice")
+    engine.request_approval("Deploy", [alice], details={"changes": "x" * 2000})
+    assert engine.dispatch_pending().sent == 1
+    (message,) = trip.inbox(alice)
+    body = message.get_body(("plain",))
+    assert body is not None and "x" * 2000 in body.get_content()
+    engine.close()
