@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_
+from sqlalchemy import bindparam, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from approvals.answers import queue_answer, queue_receipt
@@ -48,6 +49,16 @@ log = logging.getLogger(__name__)
 
 KEEP = "keep"  # disposition: leave the mail where it is, to be read again next cycle
 
+# Core statements, compiled once: the hot path writes a record (and a decision) per reply.
+_INSERT_RECORD = InboxRecordRow.__table__.insert()  # type: ignore[attr-defined]
+_INSERT_DECISION = DecisionRow.__table__.insert()  # type: ignore[attr-defined]
+_REQUESTS = RequestRow.__table__  # type: ignore[attr-defined]
+_CLOSE_REQUEST = (
+    update(_REQUESTS)
+    .where(_REQUESTS.c.id == bindparam("b_id"))
+    .values(status=bindparam("b_status"), closed_at=bindparam("b_closed"))
+)
+
 
 @dataclass(frozen=True)
 class Handling:
@@ -57,6 +68,7 @@ class Handling:
     outcome: InboxOutcome
     reason: str
     disposition: str  # "delete", "move:<folder>" or KEEP
+    closes: RequestStatus | None = None  # the final status this decision gave its request
     request_id: str | None = None
     parsed: ParsedReply | None = None
 
@@ -70,11 +82,15 @@ class _Batch:
     approvers: dict[str, list[str]] = field(default_factory=dict)  # request id -> approvers
     verdicts: dict[str, dict[str, str]] = field(default_factory=dict)  # request -> approver -> v
 
-    def remember(self, decided: Handling) -> None:
+    def remember(self, decided: Handling, now: datetime) -> None:
         """Later messages of the batch see this decision (sender is the approver: checked)."""
         assert decided.request_id and decided.parsed and decided.parsed.sender
         assert decided.parsed.verdict is not None
         self.verdicts[decided.request_id][decided.parsed.sender] = decided.parsed.verdict.value
+        if decided.closes is not None:  # written by _CLOSE_REQUEST; the row must agree
+            request = self.requests[decided.request_id]
+            set_committed_value(request, "status", decided.closes.value)
+            set_committed_value(request, "closed_at", now)
 
 
 class _Refusal(Exception):
@@ -161,8 +177,8 @@ class ReplyHandler:
         try:
             with session.begin_nested():
                 handling = self._evaluate(session, batch, reply, key, now)
-                session.execute(
-                    insert(InboxRecordRow).values(self._record_values(handling, reply, now))
+                session.connection().execute(
+                    _INSERT_RECORD, self._record_values(handling, reply, now)
                 )
         except IntegrityError:
             # Another instance recorded this message (or this approver's decision)
@@ -179,15 +195,15 @@ class ReplyHandler:
             )
             try:
                 with session.begin_nested():
-                    session.execute(
-                        insert(InboxRecordRow).values(self._record_values(handling, reply, now))
+                    session.connection().execute(
+                        _INSERT_RECORD, self._record_values(handling, reply, now)
                     )
             except SQLAlchemyError:
                 # Kept all the same (moved to the failure folder), only without a record.
                 log.exception("reply %s: not even its failure could be recorded", key)
             return handling
         if handling.outcome is InboxOutcome.DECIDED:
-            batch.remember(handling)  # now that its savepoint holds
+            batch.remember(handling, now)  # now that its savepoint holds
         return handling
 
     def _record_values(
@@ -319,15 +335,17 @@ class ReplyHandler:
                     session, self._settings, refusal.notification, parsed, refusal.reason, now
                 )
             return result(InboxOutcome.FAILED, refusal.reason, request_id=refusal.request_id)
-        session.execute(
-            insert(DecisionRow).values(
-                request_id=request.id,
-                approver=notification.approver,
-                verdict=parsed.verdict.value,
-                comment=_storable(parsed.comment, 10000),
-                decided_at=now,
-                message_id=key,
-            )
+        connection = session.connection()
+        connection.execute(
+            _INSERT_DECISION,
+            {
+                "request_id": request.id,
+                "approver": notification.approver,
+                "verdict": parsed.verdict.value,
+                "comment": _storable(parsed.comment, 10000),
+                "decided_at": now,
+                "message_id": key,
+            },
         )
         queue_receipt(
             session, self._settings, notification, parsed, parsed.verdict.value, parsed.comment, now
@@ -335,13 +353,14 @@ class ReplyHandler:
         verdicts = {**verdicts, notification.approver: parsed.verdict.value}
         status = outcome_of(self._settings.policy.mode, batch.approvers[request.id], verdicts)
         if status.is_final:
-            request.status = status
-            request.closed_at = now
-            session.add(request)
+            connection.execute(
+                _CLOSE_REQUEST, {"b_id": request.id, "b_status": status.value, "b_closed": now}
+            )
         return result(
             InboxOutcome.DECIDED,
             f"{parsed.verdict.value} by {notification.approver}",
             request_id=request.id,
+            closes=status if status.is_final else None,
         )
 
     def _identify(
