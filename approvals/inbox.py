@@ -73,6 +73,23 @@ class Handling:
     parsed: ParsedReply | None = None
 
 
+@dataclass(frozen=True)
+class _Seen:
+    """What was done with a message already recorded (in the store or earlier in the batch)."""
+
+    seen_at: datetime
+    outcome: str
+    reason: str
+    disposition: str
+    request_id: str | None
+
+    @classmethod
+    def of(cls, record: InboxRecordRow) -> _Seen:
+        return cls(
+            record.seen_at, record.outcome, record.reason, record.disposition, record.request_id
+        )
+
+
 @dataclass
 class _Batch:
     """What a batch's messages refer to, loaded in three queries instead of per message."""
@@ -155,7 +172,7 @@ class ReplyHandler:
             # read which messages are recorded already, so we see its records.
             batch = self._preload(session, parsed)
             earlier = {
-                record.message_key: record
+                record.message_key: _Seen.of(record)
                 for record in session.exec(
                     select(InboxRecordRow).where(col(InboxRecordRow.message_key).in_(set(keys)))
                 ).all()
@@ -166,7 +183,13 @@ class ReplyHandler:
                     continue
                 handling = self._apply(session, batch, reply, key, now)
                 if handling.disposition != KEEP:
-                    earlier[key] = self._record(handling, reply, now)  # same message twice
+                    earlier[key] = _Seen(  # the same message twice in one batch
+                        now,
+                        handling.outcome.value,
+                        handling.reason,
+                        handling.disposition,
+                        handling.request_id,
+                    )
                 handlings.append(handling)
         return handlings
 
@@ -268,15 +291,12 @@ class ReplyHandler:
                 )
         return batch
 
-    def _record(self, handling: Handling, reply: ParsedReply, now: datetime) -> InboxRecordRow:
-        return InboxRecordRow(**self._record_values(handling, reply, now))
-
     def _after_conflict(self, session: Session, key: str, reply: ParsedReply) -> Handling:
         winner = session.exec(
             select(InboxRecordRow).where(InboxRecordRow.message_key == key)
         ).first()
         if winner is not None:
-            return self._replay(key, winner, reply)
+            return self._replay(key, _Seen.of(winner), reply)
         return Handling(
             key=key,
             outcome=InboxOutcome.IGNORED,
@@ -285,7 +305,7 @@ class ReplyHandler:
             parsed=reply,
         )
 
-    def _replay(self, key: str, earlier: InboxRecordRow, parsed: ParsedReply) -> Handling:
+    def _replay(self, key: str, earlier: _Seen, parsed: ParsedReply) -> Handling:
         return Handling(
             key=key,
             outcome=InboxOutcome.IGNORED,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import binascii
 import email.utils
 import re
+import weakref
 from collections.abc import Iterator
 from email.errors import HeaderParseError, MessageError
 from email.header import decode_header
@@ -35,14 +36,24 @@ _MSG_ID = re.compile(r"<([^<>\s]+)>")
 _WHITESPACE = re.compile(r"\s+")
 
 
+# Parsed messages are only read here, so each one's header index is built once.
+_HEADER_INDEX: weakref.WeakKeyDictionary[Message, dict[str, list[str]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def raw_headers(message: Message, name: str) -> list[str]:
     """Undecoded values of every header called ``name`` (case-insensitive)."""
-    wanted = name.lower()
-    try:
-        items = list(message.raw_items())
-    except DECODE_ERRORS:
-        return []
-    return [str(value) for key, value in items if str(key).lower() == wanted]
+    index = _HEADER_INDEX.get(message)
+    if index is None:
+        index = {}
+        try:
+            for key, value in message.raw_items():
+                index.setdefault(str(key).lower(), []).append(str(value))
+        except DECODE_ERRORS:
+            index = {}
+        _HEADER_INDEX[message] = index
+    return list(index.get(name.lower(), ()))
 
 
 def header_values(message: Message, name: str) -> list[str]:
