@@ -15,7 +15,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -52,6 +52,18 @@ from mailio.probe import ProbeStep, probe_mailbox, probe_sender
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+# request_approval is on the workflow system's hot path: precompiled Core statements
+# cost a fraction of the ORM unit of work for the same three rows.
+_REQUESTS = RequestRow.__table__  # type: ignore[attr-defined]
+_NOTIFICATIONS = NotificationRow.__table__  # type: ignore[attr-defined]
+_INSERT_REQUEST = _REQUESTS.insert()
+_INSERT_NOTIFICATION = _NOTIFICATIONS.insert().returning(_NOTIFICATIONS.c.id)
+_SET_MIME = (
+    update(_NOTIFICATIONS)
+    .where(_NOTIFICATIONS.c.id == bindparam("b_id"))
+    .values(mime=bindparam("b_mime"))
+)
 
 
 def _utc_now() -> datetime:
@@ -154,37 +166,45 @@ class ApprovalEngine:
         domain = sender_domain(settings.outbound)
         try:
             with transaction(self._db) as session:
-                request = RequestRow(
-                    id=request_id,
-                    external_id=external_id,
-                    title=title,
-                    details=details or {},
-                    theme=template,
-                    created_at=now,
-                    expires_at=expires_at,
+                connection = session.connection()  # Core: see _INSERT_NOTIFICATION
+                connection.execute(
+                    _INSERT_REQUEST,
+                    {
+                        "id": request_id,
+                        "external_id": external_id,
+                        "title": title,
+                        "details": details or {},
+                        "theme": template,
+                        "status": RequestStatus.PENDING.value,
+                        "created_at": now,
+                        "expires_at": expires_at,
+                    },
                 )
-                session.add(request)
-                session.flush()  # the notifications refer to it
                 for address, name in people:
-                    notification = NotificationRow(
-                        request_id=request_id,
-                        approver=address,
-                        approver_name=name,
-                        message_id=new_message_id(domain),
-                        mime=b"",
-                        created_at=now,
-                        next_attempt_at=now,
-                    )
-                    session.add(notification)
-                    session.flush()  # the id goes into the token
+                    message_id = new_message_id(domain)
+                    notification_id = connection.execute(
+                        _INSERT_NOTIFICATION,
+                        {
+                            "request_id": request_id,
+                            "kind": NotificationKind.APPROVAL.value,
+                            "approver": address,
+                            "approver_name": name,
+                            "message_id": message_id,
+                            "mime": b"",
+                            "status": NotificationStatus.QUEUED.value,
+                            "attempts": 0,
+                            "created_at": now,
+                            "next_attempt_at": now,
+                        },
+                    ).scalar_one()  # the id goes into the token
                     token = issue_token(
                         settings.tokens.secret.get_secret_value(),
-                        notification.id,  # type: ignore[arg-type]
+                        notification_id,
                         request_id,
                         address,
                         expires_at,
                     )
-                    notification.mime = render_notification(
+                    mime = render_notification(
                         outbound=settings.outbound,
                         templates_dir=settings.templates_dir,
                         theme=template or settings.outbound.theme,
@@ -195,10 +215,10 @@ class ApprovalEngine:
                         approver_name=name,
                         token=token,
                         expires_at=expires_at,
-                        message_id=notification.message_id,
+                        message_id=message_id,
                         attachments=attachments,
                     )
-                    session.add(notification)
+                    connection.execute(_SET_MIME, {"b_id": notification_id, "b_mime": mime})
         except IntegrityError:
             # Another caller created the same external_id between our check and our insert.
             existing = self.find(external_id=external_id) if external_id else None
