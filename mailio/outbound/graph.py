@@ -9,7 +9,7 @@ with the scope https://graph.microsoft.com/.default.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from email.message import Message
 from urllib.parse import quote
 
@@ -17,9 +17,8 @@ import httpx
 
 from mailio.config import GraphServer
 from mailio.http import json_field, send_error_for, short_text
-from mailio.outbound.base import SendResult
 from mailio.outbound.envelope import mime_bytes
-from mailio.outbound.web import send_each
+from mailio.outbound.web import ApiSender
 
 
 def graph_error_text(response: httpx.Response) -> str:
@@ -36,7 +35,7 @@ def user_url(server: GraphServer) -> str:
     return f"{server.base_url.rstrip('/')}/users/{quote(server.mailbox, safe='@')}"
 
 
-class GraphSender:
+class GraphSender(ApiSender):
     """Sends through one mailbox's ``sendMail``; the copy lands in its Sent Items."""
 
     def __init__(
@@ -49,9 +48,6 @@ class GraphSender:
         self._url = f"{user_url(server)}/sendMail"
         self._client = http_client
         self._token = token_provider
-
-    def send_messages(self, messages: Sequence[Message]) -> list[SendResult]:
-        return send_each(messages, self._send_one, self.name)
 
     def _send_one(self, message: Message) -> None:
         response = self._client.post(
@@ -66,9 +62,6 @@ class GraphSender:
             raise send_error_for(
                 response, f"Microsoft Graph ({self.name})", graph_error_text(response)
             )
-
-    def close(self) -> None:
-        self._client.close()
 
     def __repr__(self) -> str:
         return f"GraphSender(name={self.name!r}, url={self._url!r})"

@@ -7,7 +7,6 @@ means accepted; errors come as {"message": ...} (or plain text for 401).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from email.message import Message
 from urllib.parse import quote
 
@@ -15,16 +14,15 @@ import httpx
 
 from mailio.config import MailgunServer
 from mailio.http import json_field, send_error_for, short_text
-from mailio.outbound.base import SendResult
 from mailio.outbound.envelope import envelope_recipients, mime_bytes
-from mailio.outbound.web import send_each
+from mailio.outbound.web import ApiSender
 
 
 def mailgun_error_text(response: httpx.Response) -> str:
     return json_field(response, "message") or short_text(response)
 
 
-class MailgunSender:
+class MailgunSender(ApiSender):
     """Sends raw MIME through one Mailgun sending domain."""
 
     def __init__(self, server: MailgunServer, http_client: httpx.Client) -> None:
@@ -32,9 +30,6 @@ class MailgunSender:
         self._url = f"{server.base_url.rstrip('/')}/v3/{quote(server.domain)}/messages.mime"
         self._api_key = server.api_key
         self._client = http_client
-
-    def send_messages(self, messages: Sequence[Message]) -> list[SendResult]:
-        return send_each(messages, self._send_one, self.name)
 
     def _send_one(self, message: Message) -> None:
         response = self._client.post(
@@ -47,9 +42,6 @@ class MailgunSender:
         )
         if not response.is_success:
             raise send_error_for(response, f"Mailgun ({self.name})", mailgun_error_text(response))
-
-    def close(self) -> None:
-        self._client.close()
 
     def __repr__(self) -> str:
         return f"MailgunSender(name={self.name!r}, url={self._url!r})"

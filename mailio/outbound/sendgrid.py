@@ -11,7 +11,6 @@ as {"errors": [{"message": ..., "field": ...}]}.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
 from email.message import EmailMessage, Message
 
 import httpx
@@ -19,9 +18,9 @@ import httpx
 from mailio.config import SendGridServer
 from mailio.errors import PermanentSendError
 from mailio.http import send_error_for, short_text
-from mailio.outbound.base import SendResult, modern
+from mailio.outbound.base import modern
 from mailio.outbound.envelope import addresses
-from mailio.outbound.web import send_each
+from mailio.outbound.web import ApiSender
 
 # Expressed by the JSON fields themselves, reserved by SendGrid ("you may not
 # overwrite"), or describing the MIME structure SendGrid builds on its own.
@@ -99,7 +98,7 @@ def sendgrid_request_body(message: EmailMessage) -> dict[str, object]:
     return body
 
 
-class SendGridSender:
+class SendGridSender(ApiSender):
     """Sends through SendGrid's v3 API with one API key."""
 
     def __init__(self, server: SendGridServer, http_client: httpx.Client) -> None:
@@ -107,9 +106,6 @@ class SendGridSender:
         self._url = f"{server.base_url.rstrip('/')}/v3/mail/send"
         self._api_key = server.api_key
         self._client = http_client
-
-    def send_messages(self, messages: Sequence[Message]) -> list[SendResult]:
-        return send_each(messages, self._send_one, self.name)
 
     def _send_one(self, message: Message) -> None:
         response = self._client.post(
@@ -119,9 +115,6 @@ class SendGridSender:
         )
         if not response.is_success:
             raise send_error_for(response, f"SendGrid ({self.name})", sendgrid_error_text(response))
-
-    def close(self) -> None:
-        self._client.close()
 
     def __repr__(self) -> str:
         return f"SendGridSender(name={self.name!r}, url={self._url!r})"

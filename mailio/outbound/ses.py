@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from email.message import Message
 
@@ -19,9 +19,8 @@ import httpx
 
 from mailio.config import SesServer
 from mailio.http import json_field, send_error_for, short_text
-from mailio.outbound.base import SendResult
 from mailio.outbound.envelope import addresses, mime_bytes
-from mailio.outbound.web import send_each
+from mailio.outbound.web import ApiSender
 from mailio.sigv4 import AwsCredentials, sign_request
 
 SERVICE = "ses"  # SigV4 signing name of SES (v1 and v2)
@@ -53,7 +52,7 @@ def ses_request_body(message: Message) -> dict[str, object]:
     }
 
 
-class SesSender:
+class SesSender(ApiSender):
     """Sends through SES v2 in one region with one access key."""
 
     def __init__(
@@ -74,9 +73,6 @@ class SesSender:
         self._client = http_client
         self._clock = clock  # None: now; tests pin the date of the signature
 
-    def send_messages(self, messages: Sequence[Message]) -> list[SendResult]:
-        return send_each(messages, self._send_one, self.name)
-
     def _send_one(self, message: Message) -> None:
         body = json.dumps(ses_request_body(message)).encode()
         headers = sign_request(
@@ -92,9 +88,6 @@ class SesSender:
         response = self._client.post(self._url, content=body, headers=headers)
         if not response.is_success:
             raise send_error_for(response, f"AWS SES ({self.name})", ses_error_text(response))
-
-    def close(self) -> None:
-        self._client.close()
 
     def __repr__(self) -> str:
         return (

@@ -15,6 +15,23 @@ from mailio.http import transport_error
 from mailio.outbound.base import SendResult
 
 
+class ApiSender:
+    """A sender over one HTTP API: subclasses set ``name`` and ``_client`` and implement
+    ``_send_one``, which raises a SendError for a refused message."""
+
+    name: str
+    _client: httpx.Client
+
+    def send_messages(self, messages: Sequence[Message]) -> list[SendResult]:
+        return send_each(messages, self._send_one, self.name)
+
+    def _send_one(self, message: Message) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._client.close()
+
+
 def send_each(
     messages: Sequence[Message],
     send_one: Callable[[Message], None],
