@@ -15,7 +15,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, delete, update
+from sqlalchemy import bindparam, delete, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -39,7 +39,7 @@ from approvals.outbox import claim_due, send_claimed, settle
 from approvals.outcomes import DecisionCallback, deliver_outcomes
 from approvals.reports import DispatchReport, MessageOutcome, ProcessReport
 from approvals.settings import EngineSettings
-from approvals.store import open_database, transaction
+from approvals.store import exclusive, open_database, transaction
 from approvals.tokens import issue_token
 from mailio.compose import Attachment, RenderedParts, build_message, missing_templates
 from mailio.config import RetrySettings
@@ -255,16 +255,11 @@ class ApprovalEngine:
         """One poll cycle: read at most ``max_messages`` replies and apply them."""
         inbound = self._settings.inbound
         self._expire_overdue()
-        handler = ReplyHandler(self._db, self._settings)
-        mailbox = self._mailbox_factory(self._settings)
-        try:
-            batch = mailbox.fetch_batch(inbound.max_messages)
-            handlings = handler.handle_batch([message.raw for message in batch], self._clock())
-            for handling in handlings:
-                log.info("reply %s: %s (%s)", handling.key, handling.outcome, handling.reason)
-            problems = self._dispose(mailbox, batch, handlings)
-        finally:
-            mailbox.close()
+        with exclusive(self._db, f"poll {inbound.server} {inbound.folder}") as ours:
+            if not ours:
+                log.info("another instance is polling %s now; skipping", inbound.folder)
+                return ProcessReport(problems=("another instance was polling this folder",))
+            handlings, problems = self._poll(inbound.max_messages)
         self._deliver_outcomes()  # the decisions are committed, whatever the mailbox did
         counts = {outcome: 0 for outcome in InboxOutcome}
         for handling in handlings:
@@ -279,6 +274,18 @@ class ApprovalEngine:
             ),
             problems=tuple(problems),
         )
+
+    def _poll(self, limit: int) -> tuple[list[Handling], list[str]]:
+        handler = ReplyHandler(self._db, self._settings)
+        mailbox = self._mailbox_factory(self._settings)
+        try:
+            batch = mailbox.fetch_batch(limit)
+            handlings = handler.handle_batch([message.raw for message in batch], self._clock())
+            for handling in handlings:
+                log.info("reply %s: %s (%s)", handling.key, handling.outcome, handling.reason)
+            return handlings, self._dispose(mailbox, batch, handlings)
+        finally:
+            mailbox.close()
 
     @staticmethod
     def _dispose(
@@ -439,6 +446,24 @@ class ApprovalEngine:
                 )
                 for row in session.exec(query).all()
             ]
+
+
+def check_settings(settings: EngineSettings) -> None:
+    """What ``check-config`` verifies beyond the file, changing nothing: the theme is
+    complete and the store answers (an SQLite file that does not exist yet needs an
+    existing folder; no file and no table is created)."""
+    _check_templates(settings)
+    db = open_database(settings.store.url, base_dir=settings.base_dir, create=False)
+    try:
+        database = db.url.database if db.dialect.name == "sqlite" else None
+        if database and database != ":memory:" and not Path(database).exists():
+            if not Path(database).parent.is_dir():
+                raise ConfigError(f"[store] url: folder {Path(database).parent} does not exist")
+            return
+        with db.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    finally:
+        db.dispose()
 
 
 def _check_templates(settings: EngineSettings) -> None:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -23,8 +23,8 @@ from approvals import models  # noqa: F401  (registers the tables)
 from mailio.errors import ConfigError
 
 
-def open_database(url: str, *, base_dir: Path | None = None) -> Engine:
-    """Create the engine for ``url`` and the tables if they do not exist."""
+def open_database(url: str, *, base_dir: Path | None = None, create: bool = True) -> Engine:
+    """Create the engine for ``url`` and (``create``) the tables if they do not exist."""
     try:
         parsed = make_url(url)
     except Exception as exc:  # SQLAlchemy raises ArgumentError with no hint of the key
@@ -44,7 +44,8 @@ def open_database(url: str, *, base_dir: Path | None = None) -> Engine:
             f'[store] url: unsupported database "{parsed.get_backend_name()}"; '
             'use "sqlite:///approvals.db" or "postgresql://user@host/db"'
         )
-    SQLModel.metadata.create_all(engine)
+    if create:
+        SQLModel.metadata.create_all(engine)
     return engine
 
 
@@ -68,3 +69,30 @@ def transaction(engine: Engine) -> Iterator[Session]:
     """A session whose work is committed on success and rolled back on any error."""
     with Session(engine, expire_on_commit=False) as session, session.begin():
         yield session
+
+
+@contextmanager
+def exclusive(engine: Engine, name: str) -> Iterator[bool]:
+    """Yield whether this instance may do ``name`` now; on PostgreSQL one instance at a time.
+
+    Several engine instances polling one folder at once would be correct (the
+    records make replays harmless) but would fetch and parse the same batch
+    twice. A PostgreSQL advisory lock, held on its own connection for the
+    duration, lets the others skip the cycle. SQLite is one instance by design.
+    """
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    with engine.connect() as connection:
+        key = text("SELECT hashtextextended(:name, 0)")
+        lock_id = connection.execute(key, {"name": name}).scalar_one()
+        acquired = connection.execute(
+            text("SELECT pg_try_advisory_lock(:id)"), {"id": lock_id}
+        ).scalar_one()
+        connection.commit()
+        try:
+            yield bool(acquired)
+        finally:
+            if acquired:
+                connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": lock_id})
+                connection.commit()

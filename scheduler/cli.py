@@ -25,7 +25,7 @@ from typing import NoReturn
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from approvals.engine import ApprovalEngine
+from approvals.engine import ApprovalEngine, check_settings
 from approvals.errors import ApprovalError
 from approvals.settings import EngineSettings
 from mailio.errors import ConfigError, MailIOError
@@ -92,7 +92,7 @@ def _run(args: argparse.Namespace) -> int:
         from mailio.loading import describe_config
 
         settings = EngineSettings.load(args.config)
-        ApprovalEngine(settings).close()  # opens the store and checks the templates
+        check_settings(settings)  # the theme and the store, creating nothing
         print(describe_config(settings))
         for notice in settings.notices:
             print(f"notice: {notice}")

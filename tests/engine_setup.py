@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -16,6 +16,7 @@ from approvals.models import ApprovalRequest
 from approvals.settings import EngineSettings
 from mailio.devservers import approver as client
 from mailio.devservers.stack import MailStack
+from mailio.inbound.base import FetchedMessage
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "test-secret-0123456789abcdef"
@@ -103,6 +104,31 @@ def reconfigured(settings: EngineSettings, **sections: dict[str, Any]) -> Engine
     for section, values in sections.items():
         data[section] = {**data.get(section, {}), **values}
     return EngineSettings.model_validate(data)
+
+
+class ListMailbox:
+    """A folder in memory: fetched oldest first, deleted and moved by key."""
+
+    def __init__(self, raws: Sequence[bytes]) -> None:
+        self.messages = {str(i): raw for i, raw in enumerate(raws)}
+        self.moved: dict[str, list[str]] = {}
+
+    def fetch_batch(self, limit: int) -> list[FetchedMessage]:
+        return [FetchedMessage(k, v) for k, v in list(self.messages.items())[:limit]]
+
+    def delete(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            del self.messages[key]
+
+    def move(self, keys: Sequence[str], folder: str) -> None:
+        self.moved.setdefault(folder, []).extend(keys)
+        self.delete(keys)
+
+    def count(self) -> int:
+        return len(self.messages)
+
+    def close(self) -> None:
+        pass
 
 
 class Clock:

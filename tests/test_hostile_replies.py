@@ -6,7 +6,6 @@ mailbox (the IMAP path is covered elsewhere); what matters here is the database.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -17,34 +16,8 @@ from approvals.engine import ApprovalEngine
 from approvals.models import NotificationRow, RequestStatus
 from approvals.tokens import find_tokens
 from mailio.devservers.stack import MailStack
-from mailio.inbound.base import FetchedMessage
-from tests.engine_setup import engine_settings
+from tests.engine_setup import ListMailbox, engine_settings
 from tests.stores import postgres_url  # noqa: F401  (fixture)
-
-
-class ListMailbox:
-    """A folder in memory: fetched oldest first, deleted and moved by key."""
-
-    def __init__(self, raws: Sequence[bytes]) -> None:
-        self.messages = {str(i): raw for i, raw in enumerate(raws)}
-        self.moved: dict[str, list[str]] = {}
-
-    def fetch_batch(self, limit: int) -> list[FetchedMessage]:
-        return [FetchedMessage(k, v) for k, v in list(self.messages.items())[:limit]]
-
-    def delete(self, keys: Sequence[str]) -> None:
-        for key in keys:
-            del self.messages[key]
-
-    def move(self, keys: Sequence[str], folder: str) -> None:
-        self.moved.setdefault(folder, []).extend(keys)
-        self.delete(keys)
-
-    def count(self) -> int:
-        return len(self.messages)
-
-    def close(self) -> None:
-        pass
 
 
 def _approval(engine: ApprovalEngine, approver: str) -> bytes:

@@ -19,8 +19,9 @@ from approvals.engine import ApprovalEngine
 from approvals.inbox import ReplyHandler
 from approvals.models import DecisionRow, InboxOutcome, NotificationRow, RequestStatus
 from approvals.settings import EngineSettings
+from approvals.store import exclusive
 from approvals.tokens import find_tokens
-from tests.engine_setup import REPO, SECRET
+from tests.engine_setup import REPO, SECRET, ListMailbox
 from tests.stores import postgres_url  # noqa: F401  (fixture)
 
 
@@ -118,3 +119,18 @@ def test_two_approvers_deciding_at_once_on_two_instances_close_the_request(
         assert first.get(request.id).status is RequestStatus.APPROVED
     first.close()
     second.close()
+
+
+def test_only_one_instance_polls_a_folder_at_a_time(postgres_url: str) -> None:  # noqa: F811
+    box = ListMailbox([b"From: a@example.test\r\nMessage-ID: <m1@example.test>\r\n\r\nhi\r\n"])
+    engine = ApprovalEngine(_settings(postgres_url), mailbox_factory=lambda s: box)
+    name = f"poll {engine.settings.inbound.server} {engine.settings.inbound.folder}"
+
+    with exclusive(engine._db, name) as first:  # another instance is in its cycle
+        assert first
+        report = engine.process_replies()
+        assert report.fetched == 0 and "another instance" in report.problems[0]
+        assert box.count() == 1
+
+    assert engine.process_replies().fetched == 1
+    engine.close()
