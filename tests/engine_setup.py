@@ -17,6 +17,7 @@ from approvals.settings import EngineSettings
 from mailio.devservers import approver as client
 from mailio.devservers.stack import MailStack
 from mailio.inbound.base import FetchedMessage
+from tests.servers.mail_client import send_as
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "test-secret-0123456789abcdef"
@@ -176,13 +177,7 @@ class Scenario:
         return reply
 
     def send(self, message: EmailMessage) -> None:
-        client.send(
-            self.stack.host,
-            self.stack.smtp_port,
-            message,
-            str(message["From"]),
-            self.stack.password,
-        )
+        send_as(self.stack, str(message["From"]), message)  # logs in where the stack wants it
 
 
 def scenario(
