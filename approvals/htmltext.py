@@ -51,11 +51,6 @@ def parse_html(html: str) -> BeautifulSoup:
     return BeautifulSoup(html[:MAX_HTML_CHARS], "html.parser")
 
 
-def html_to_text(html: str) -> str:
-    """Render a whole HTML document as plain text (no quote removal)."""
-    return render_text(parse_html(html))
-
-
 @dataclass
 class _Line:
     text: str = ""

@@ -29,10 +29,10 @@ from approvals.models import (
 from approvals.reports import DispatchReport
 from approvals.store import transaction
 from mailio.config import RetrySettings
-from mailio.errors import PermanentSendError, SendError
+from mailio.errors import SendError
 from mailio.outbound.base import Sender
 from mailio.outbound.envelope import StoredMessage
-from mailio.outbound.retry import next_attempt_delay
+from mailio.outbound.retry import is_retryable, next_attempt_delay, should_retry
 
 log = logging.getLogger(__name__)
 
@@ -105,12 +105,9 @@ def send_claimed(
         results = sender.send_messages([messages[row_id] for row_id in pending])
         still_pending = []
         for row_id, result in zip(pending, results, strict=True):
-            if result.ok:
-                outcome[row_id] = (sender.name, None)
-            else:
-                outcome[row_id] = (sender.name, result.error)
-                if not isinstance(result.error, PermanentSendError):
-                    still_pending.append(row_id)
+            outcome[row_id] = (sender.name, result.error)
+            if result.error is not None and is_retryable(result.error):
+                still_pending.append(row_id)  # the next fallback server may take it
         pending = still_pending
     return outcome
 
@@ -155,7 +152,7 @@ def settle(
             row.server = server
             row.claimed_until = None
             row.last_error = str(error)[:1000]
-            if isinstance(error, PermanentSendError) or row.attempts >= retry.max_attempts:
+            if not should_retry(error, row.attempts, retry):
                 row.status = NotificationStatus.FAILED
                 failed += 1
                 log.error("notification %s to %s failed: %s", row.id, row.approver, error)

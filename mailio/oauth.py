@@ -10,16 +10,12 @@ starts a session with a token about to lapse.
 msal talks HTTP through our httpx client (adapted to the small interface msal
 documents), so tokens use the same proxy, timeouts and CA settings as the rest.
 
-For the SASL mechanism both IMAP and SMTP use with Exchange Online,
-:func:`xoauth2_string` builds the initial response and
-:func:`xoauth2_error_text` reads the server's base64 JSON challenge on failure.
+The SASL XOAUTH2 exchange itself is imapclient's ``oauth2_login`` and
+aiosmtplib's ``auth_xoauth2``; they take :meth:`OAuth2TokenProvider.token`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import json
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -177,10 +173,6 @@ class OAuth2TokenProvider:
             )
         )
 
-    async def async_token(self) -> str:
-        """:meth:`token` off the event loop, e.g. for aiosmtplib's ``oauth_token_generator``."""
-        return await asyncio.to_thread(self.token)
-
     def _scrub(self, text: str) -> str:
         # Belt and braces: a token endpoint echoing the secret must not put it in our logs.
         secret = self._settings.client_secret
@@ -198,29 +190,3 @@ class OAuth2TokenProvider:
             f"client_id={self._settings.client_id!r}, scope={self.scope!r}, "
             f"credential={credential})"
         )
-
-
-def xoauth2_string(username: str, access_token: str) -> str:
-    """The SASL XOAUTH2 initial client response, base64-encoded (IMAP and SMTP)."""
-    raw = f"user={username}\x01auth=Bearer {access_token}\x01\x01"
-    return base64.b64encode(raw.encode("utf-8")).decode("ascii")
-
-
-def xoauth2_error_text(challenge: str | bytes) -> str:
-    """Describe the base64 JSON a server sends when it refuses an XOAUTH2 token.
-
-    The client answers that challenge with an empty line and gets the final
-    error; this turns the JSON (``{"status": "401", "schemes": ..., "scope": ...}``)
-    into words for the AuthenticationError.
-    """
-    try:
-        details = json.loads(base64.b64decode(challenge, validate=True))
-    except (ValueError, TypeError):
-        return "the server refused the OAuth2 token"
-    if not isinstance(details, dict):
-        return "the server refused the OAuth2 token"
-    status = details.get("status", "?")
-    text = f"the server refused the OAuth2 token (status {status}"
-    if details.get("scope"):
-        text += f", needs scope {details['scope']}"
-    return text + "); check the app's mailbox permissions and the token scope"

@@ -9,7 +9,6 @@ identity provider is a stand-in.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import socket
@@ -32,8 +31,6 @@ from mailio.errors import AuthenticationError, ConfigError, TransportError
 from mailio.oauth import (
     OAuth2TokenProvider,
     default_scope,
-    xoauth2_error_text,
-    xoauth2_string,
 )
 
 TENANT = "contoso-tenant"
@@ -150,7 +147,6 @@ def test_first_call_fetches_and_second_is_served_from_msal_cache(entra, ca):
 
     assert provider.token() == "token-one"
     assert provider.token() == "token-one"
-    assert asyncio.run(provider.async_token()) == "token-one"
 
     assert len(entra.token_requests) == 1
     headers, form = entra.token_requests[0]
@@ -282,24 +278,3 @@ def test_scope_from_settings_wins_over_the_default():
     assert OAuth2TokenProvider(settings, GRAPH_SCOPE).scope == "api://custom/.default"
     assert default_scope("graph") == GRAPH_SCOPE
     assert default_scope("imap") == "https://outlook.office365.com/.default"
-
-
-def test_xoauth2_string_is_the_documented_sasl_initial_response():
-    encoded = xoauth2_string(
-        "someuser@example.com", "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg"
-    )
-    assert base64.b64decode(encoded) == (
-        b"user=someuser@example.com\x01auth=Bearer "
-        b"ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg\x01\x01"
-    )
-
-
-def test_xoauth2_error_challenge_is_described():
-    challenge = base64.b64encode(
-        json.dumps(
-            {"status": "401", "schemes": "bearer", "scope": "https://mail.google.com/"}
-        ).encode()
-    )
-    text = xoauth2_error_text(challenge)
-    assert "status 401" in text and "https://mail.google.com/" in text
-    assert xoauth2_error_text("not base64!") == "the server refused the OAuth2 token"

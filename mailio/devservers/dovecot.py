@@ -137,10 +137,6 @@ class DovecotServer(Startable):
             shutil.rmtree(self.mail_dir, ignore_errors=True)
             self._own_mail_dir = False
 
-    def mailbox_path(self, user: str) -> Path:
-        """The user's Maildir (created on first delivery or login)."""
-        return self.mail_dir / user
-
     def _prepare_dirs(self) -> None:
         self.base_dir.mkdir(parents=True, exist_ok=True)
         for name in ("run", "state"):
