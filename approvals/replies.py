@@ -16,6 +16,7 @@ message (a bounce carries our notification there).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import Message
@@ -128,7 +129,8 @@ def _parse(raw: bytes) -> ParsedReply:
     reasons: list[str] = [kind_reason] if kind_reason else []
     if kind is ReplyKind.REPLY:
         reading = read_verdict(new_text, subject)
-        verdict, comment = reading.verdict, reading.comment
+        verdict = reading.verdict
+        comment = _without_sign_off(reading.comment, mailparts.header(message, "from"), sender)
         reasons += reading.reasons
     else:
         verdict, comment = None, ""
@@ -151,6 +153,60 @@ def _parse(raw: bytes) -> ParsedReply:
             mailparts.header_values(message, "authentication-results")
         ),
     )
+
+
+_SIGN_OFF_WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
+_GREETING_WORDS = frozenset(
+    [
+        "thanks",
+        "thank",
+        "you",
+        "regards",
+        "best",
+        "cheers",
+        "br",
+        "kind",
+        "greetings",
+        "gruss",
+        "grusse",
+        "lg",
+        "mfg",
+        "merci",
+        "cordialement",
+        "saludos",
+        "gracias",
+        "groeten",
+        "bedankt",
+        "saluti",
+        "grazie",
+        "obrigado",
+        "obrigada",
+        "abracos",
+    ]
+)
+
+
+def _without_sign_off(comment: str, from_header: str, sender: str | None) -> str:
+    """Drop a last line that only signs the reply ("Alice", "Thanks, Alice", "- A. Smith").
+
+    A line counts as a sign-off when every word in it is a greeting or part of
+    the sender's name or address; anything else is the approver's comment.
+    """
+    lines = comment.rstrip().split("\n")
+    if len(lines) < 2 or sender is None:
+        return comment
+    own = {w.lower() for w in _SIGN_OFF_WORDS.findall(from_header)}
+    own |= {w.lower() for w in _SIGN_OFF_WORDS.findall(sender.partition("@")[0])}
+    words = [w.lower() for w in _SIGN_OFF_WORDS.findall(lines[-1])]
+    names = [w for w in words if w not in _GREETING_WORDS]
+    initials = {w[0] for w in own}
+
+    def is_own(word: str) -> bool:
+        return word in own or (len(word) == 1 and word in initials)
+
+    if not words or len(words) > 4 or not names or not all(is_own(w) for w in names):
+        return comment
+    return "\n".join(lines[:-1]).rstrip()
 
 
 def _body(message: Message) -> tuple[str, bool]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from approvals.replies import parse_reply
 from approvals.verdicts import Verdict, read_verdict
 
 APPROVE, REJECT = Verdict.APPROVE, Verdict.REJECT
@@ -202,3 +203,20 @@ def test_a_new_sentence_after_the_verdict_is_a_comment_not_a_condition() -> None
 def test_a_condition_on_the_next_line_is_no_verdict(text: str) -> None:
     reading = read_verdict(text, "")
     assert reading.verdict is None and "conditional" in reading.reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("body", "comment"),
+    [
+        ("Approved, ship it.\n\nAlice", "ship it."),
+        ("Approved, ship it.\n\nThanks, Alice", "ship it."),
+        ("Reject: wrong version\n\n- A. Approver", "wrong version"),
+        ("Reject: wrong version\nAlice will redo it", "wrong version\nAlice will redo it"),
+    ],
+)
+def test_the_senders_own_sign_off_is_not_part_of_the_comment(body: str, comment: str) -> None:
+    raw = (
+        "From: Alice Approver <alice@example.test>\r\nSubject: Re: x\r\n"
+        "Message-ID: <s@example.test>\r\n\r\n" + body.replace("\n", "\r\n") + "\r\n"
+    ).encode()
+    assert parse_reply(raw).comment == comment
