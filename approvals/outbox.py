@@ -29,8 +29,8 @@ from approvals.models import (
 from approvals.reports import DispatchReport
 from approvals.store import transaction
 from mailio.config import RetrySettings
-from mailio.errors import SendError
-from mailio.outbound.base import Sender
+from mailio.errors import SendError, TemporarySendError
+from mailio.outbound.base import Sender, SendResult
 from mailio.outbound.envelope import StoredMessage
 from mailio.outbound.retry import is_retryable, next_attempt_delay, should_retry
 
@@ -102,7 +102,14 @@ def send_claimed(
     for sender in senders:
         if not pending:
             break
-        results = sender.send_messages([messages[row_id] for row_id in pending])
+        try:
+            results = sender.send_messages([messages[row_id] for row_id in pending])
+        except Exception as exc:  # a sender's bug must not leave the claim unsettled
+            log.exception("sender %s failed as a whole", sender.name)
+            error = TemporarySendError(f"{sender.name} failed: {type(exc).__name__}")
+            results = [
+                SendResult(messages[row_id]["Message-ID"] or "", error) for row_id in pending
+            ]
         still_pending = []
         for row_id, result in zip(pending, results, strict=True):
             outcome[row_id] = (sender.name, result.error)

@@ -7,21 +7,44 @@ the Sender and Mailbox interfaces only.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from mailio.config import ServerSettings
+from mailio.config import OAuth2Settings, ServerSettings, TimeoutSettings
 from mailio.errors import ConfigError
 from mailio.inbound.base import Mailbox
 from mailio.outbound.base import Sender
 
+if TYPE_CHECKING:
+    from mailio.oauth import OAuth2TokenProvider
+
 
 def _token_provider(server: ServerSettings) -> Callable[[], str] | None:
-    """XOAUTH2 tokens for SMTP and IMAP when the server says ``auth = "oauth2"``."""
-    oauth2 = getattr(server, "oauth2", None)
-    if oauth2 is None or getattr(server, "auth_method", None) != "oauth2":
-        return None
-    from mailio.oauth import OAuth2TokenProvider, default_scope
+    """OAuth2 tokens: for Graph always, for SMTP and IMAP when ``auth = "oauth2"``.
 
-    return OAuth2TokenProvider(oauth2, default_scope(server.type)).token
+    One provider per server configuration for the life of the process, so its
+    token cache outlives the mailbox of one poll cycle; its requests go through
+    the server's own proxy and timeouts.
+    """
+    oauth2 = getattr(server, "oauth2", None)
+    if oauth2 is None or (
+        server.type != "graph" and getattr(server, "auth_method", "") != "oauth2"
+    ):
+        return None
+    from mailio.oauth import default_scope
+
+    provider = _provider(oauth2, default_scope(server.type), server.timeouts, server.proxy)
+    return provider.token
+
+
+@lru_cache(maxsize=32)
+def _provider(
+    oauth2: OAuth2Settings, scope: str, timeouts: TimeoutSettings, proxy: str | None
+) -> OAuth2TokenProvider:
+    from mailio.http import build_http_client
+    from mailio.oauth import OAuth2TokenProvider
+
+    return OAuth2TokenProvider(oauth2, scope, http_client=build_http_client(timeouts, proxy))
 
 
 def build_sender(server: ServerSettings) -> Sender:
@@ -32,7 +55,7 @@ def build_sender(server: ServerSettings) -> Sender:
     if server.type in ("graph", "ses", "sendgrid", "mailgun"):
         from mailio.outbound.api import build_api_sender
 
-        return build_api_sender(server)  # Graph builds its token provider over its own client
+        return build_api_sender(server, token_provider=_token_provider(server))
     raise ConfigError(f"[servers.{server.name}] type: {server.type} servers cannot send mail")
 
 
@@ -44,5 +67,5 @@ def build_mailbox(server: ServerSettings, folder: str) -> Mailbox:
     if server.type == "graph":
         from mailio.inbound.graph import GraphMailbox
 
-        return GraphMailbox.from_settings(server, folder)
+        return GraphMailbox.from_settings(server, folder, token_provider=_token_provider(server))
     raise ConfigError(f"[servers.{server.name}] type: {server.type} servers cannot read mail")

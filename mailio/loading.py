@@ -39,7 +39,8 @@ PATH_KEYS = frozenset(
 # Set by the loader, never by the file.
 _LOADER_FIELDS = ("config_path", "notices")
 _SQLITE_URL = re.compile(r"^(sqlite(?:\+\w+)?):///(?!/)(?!:memory:)(?!file:)([^?]+)(.*)$", re.S)
-_URL_PASSWORD = re.compile(r"(\w[\w+.-]*://[^:/@\s]*:)([^@\s]*)(@)")
+# The password runs to the LAST "@" before the host: passwords may contain "@" unescaped.
+_URL_PASSWORD = re.compile(r"(\w[\w+.-]*://[^:/@\s]*:)(\S*)(@[^@\s/]*)")
 MASK = "********"
 
 

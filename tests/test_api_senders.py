@@ -396,3 +396,26 @@ def test_build_api_sender_picks_the_sender_for_each_api_type():
 def test_build_api_sender_rejects_mail_servers():
     with pytest.raises(ConfigError, match="not a web API"):
         build_api_sender(ImapServer(host="imap.example.com", port=993))
+
+
+def test_a_token_that_cannot_be_had_fails_that_message_not_the_batch() -> None:
+    """Graph cannot run here (MockTransport). The token endpoint fails for the second
+    message: the first stays accepted, the second is a temporary failure."""
+    from mailio.errors import AuthenticationError
+
+    calls = []
+
+    def tokens() -> str:
+        calls.append(1)
+        if len(calls) == 2:
+            raise AuthenticationError("login.example refused a token for client app")
+        return GRAPH_TOKEN
+
+    recorder = Recorder(httpx.Response(202))
+    sender = GraphSender(GRAPH, recorder.client(), tokens)
+
+    first, second = sender.send_messages([make_message("one"), make_message("two")])
+
+    assert first.ok and len(recorder.requests) == 1
+    assert isinstance(second.error, TemporarySendError)
+    assert "refused a token" in str(second.error)

@@ -182,3 +182,27 @@ def test_a_long_line_in_a_7bit_charset_is_still_sent(trip: Scenario) -> None:
     body = message.get_body(("plain",))
     assert body is not None and "x" * 2000 in body.get_content()
     engine.close()
+
+
+def test_a_sender_that_breaks_as_a_whole_still_settles_the_claim(trip: Scenario) -> None:
+    class Broken:
+        name = "broken"
+
+        def send_messages(self, messages):  # type: ignore[no-untyped-def]
+            raise RuntimeError("bug in a sender")
+
+        def close(self) -> None:
+            pass
+
+    engine = ApprovalEngine(
+        trip.engine.settings, clock=trip.clock, sender_factory=lambda s: [Broken()]
+    )
+    engine.request_approval("Deploy", [trip.stack.new_address("alice")])
+
+    report = engine.dispatch_pending()
+
+    (entry,) = engine.outbox()
+    assert report.retrying == 1
+    assert (entry.status, entry.attempts) == (NotificationStatus.QUEUED, 1)
+    assert "broken failed: RuntimeError" in (entry.last_error or "")
+    engine.close()

@@ -10,7 +10,7 @@ from email.utils import getaddresses, make_msgid
 
 import httpx
 
-from mailio.errors import SendError
+from mailio.errors import MailIOError, SendError, TemporarySendError
 from mailio.http import transport_error
 from mailio.outbound.base import SendResult
 
@@ -37,7 +37,12 @@ def send_each(
     send_one: Callable[[Message], None],
     service: str,
 ) -> list[SendResult]:
-    """Call ``send_one`` per message; a SendError or dropped connection fails only that one."""
+    """Call ``send_one`` per message; any failure fails only that one, never the batch.
+
+    A token that cannot be had (AuthenticationError, TransportError from the
+    token endpoint) is a temporary failure of this message: raising would lose
+    the results of the messages already accepted and send them again.
+    """
     results = []
     for message in messages:
         message_id = ensure_message_id(message)
@@ -48,6 +53,8 @@ def send_each(
         except httpx.TransportError as exc:
             # Not chained: the request in the httpx exception carries the credentials.
             results.append(SendResult(message_id, transport_error(exc, service)))
+        except MailIOError as exc:
+            results.append(SendResult(message_id, TemporarySendError(f"{service}: {exc}")))
         else:
             results.append(SendResult(message_id))
     return results
