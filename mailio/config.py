@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -81,6 +82,20 @@ def _masked_repr_args(settings: BaseModel) -> Iterator[tuple[str | None, Any]]:
         yield name, mask_url_password(value) if name == "proxy" and value else value
 
 
+def _check_proxy(proxy: str | None) -> None:
+    if proxy is None:
+        return
+    parts = urlsplit(proxy)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme not in ("socks5", "http") or not parts.hostname or port is None:
+        raise ValueError(
+            "proxy must be socks5://[user:password@]host:port or http://[user:password@]host:port"
+        )
+
+
 class _MailServer(_Settings):
     """Fields shared by SMTP and IMAP servers."""
 
@@ -118,8 +133,7 @@ class _MailServer(_Settings):
             raise ValueError('auth = "oauth2" needs username and an [oauth2] table')
         if self.client_key is not None and self.client_cert is None:
             raise ValueError("client_key needs client_cert")
-        if self.proxy is not None and not self.proxy.startswith(("socks5://", "http://")):
-            raise ValueError("proxy must start with socks5:// or http://")
+        _check_proxy(self.proxy)
         return self
 
 
@@ -141,6 +155,11 @@ class _ApiServer(_Settings):
     timeouts: TimeoutSettings = TimeoutSettings()
     proxy: str | None = None
     retry: RetrySettings = RetrySettings()
+
+    @model_validator(mode="after")
+    def _proxy_complete(self) -> _ApiServer:
+        _check_proxy(self.proxy)
+        return self
 
 
 class GraphServer(_ApiServer):

@@ -533,3 +533,15 @@ def test_load_config_is_generic(config_dir: Path) -> None:
     path = write(config_dir, 'type = "smtp"\nhost = "h"\nport = 25\nca_file = "ca.pem"\n', "s.toml")
     server = load_config(path, SmtpServer, environ={})
     assert server.ca_file == config_dir.absolute() / "ca.pem"
+
+
+@pytest.mark.parametrize(
+    "proxy", ["socks5://user:pw-secret@127.0.0.1", "http://proxy.example.test", "ftp://p:1"]
+)
+def test_incomplete_proxy_is_refused_without_its_password(config_dir: Path, proxy: str) -> None:
+    text = HEAD + SMTP + f'proxy = "{proxy}"\n'
+    path = config_dir / "approvals.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=r"\[servers\.smtp-main\]: proxy must be") as failure:
+        load_config(path, EngineSettings, environ=ENV)
+    assert "pw-secret" not in str(failure.value)
