@@ -336,10 +336,24 @@ def javamail_to_server_fields(
         raise ConfigError(
             f"{source}: JavaMail properties describe smtp or imap servers, not {family!r}"
         )
-    mapper = _Mapper(family, source)
+    mapper = _Mapper(family, source, _active_protocol(entries, family))
     for entry in entries:
         mapper.take(entry)
     return mapper.result()
+
+
+def _active_protocol(entries: Sequence[Property], family: str) -> str:
+    """The protocol JavaMail would use: the one ``mail.transport.protocol`` (or
+    ``mail.store.protocol``) names; else the secure one if only its keys are given;
+    else the plain one. JavaMail reads only that protocol's ``mail.<protocol>.*`` keys."""
+    plain, secure = _FAMILIES[family]
+    for entry in reversed(entries):  # later lines win
+        if entry.key == _PROTOCOL_KEY[family] and entry.value.strip() in (plain, secure):
+            return entry.value.strip()
+    keys = [entry.key for entry in entries]
+    has_plain = any(key.startswith(f"mail.{plain}.") for key in keys)
+    has_secure = any(key.startswith(f"mail.{secure}.") for key in keys)
+    return secure if has_secure and not has_plain else plain
 
 
 def _as_entries(props: Sequence[Property] | Mapping[str, str]) -> list[Property]:
@@ -361,9 +375,10 @@ def _guess_family(entries: Iterable[Property]) -> str:
 class _Mapper:
     """Accumulates one properties file's fields; later lines win, as in Java."""
 
-    def __init__(self, family: str, source: str) -> None:
+    def __init__(self, family: str, source: str, protocol: str) -> None:
         self.family = family
         self.source = source
+        self.protocol = protocol
         self.fields: dict[str, Any] = {}
         self.timeouts: dict[str, float] = {}
         self.unknown: list[str] = []
@@ -389,6 +404,14 @@ class _Mapper:
             return
         for protocol in _FAMILIES[self.family]:
             prefix = f"mail.{protocol}."
+            if key.startswith(prefix) and protocol != self.protocol:
+                self.unknown.append(key)
+                self.notices.append(
+                    f"{self.where(entry)}: {key} is ignored, as JavaMail ignores it: the "
+                    f"protocol in use is {self.protocol} (set {_PROTOCOL_KEY[self.family]} "
+                    f"= {protocol} to use mail.{protocol}.* keys)"
+                )
+                return
             if key.startswith(prefix):
                 suffix = key[len(prefix) :]
                 if suffix in _COMMON_SUFFIXES or (

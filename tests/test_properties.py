@@ -402,3 +402,25 @@ def test_a_plain_mapping_works_too() -> None:
     fields, unknown, _ = javamail_to_server_fields({"mail.imap.host": "i", "mail.smtp.host": "s"})
     assert fields == {"host": "i"}  # the family is guessed from the first protocol key
     assert unknown == ["mail.smtp.host"]
+
+
+def test_keys_of_the_protocol_not_in_use_are_ignored_as_javamail_does() -> None:
+    """A pasted mail.smtps.* line must not turn a STARTTLS server on 587 into implicit TLS."""
+    mapped = javamail_to_server_fields(
+        {
+            "mail.smtp.host": "smtp.office365.com",
+            "mail.smtp.port": "587",
+            "mail.smtp.starttls.enable": "true",
+            "mail.smtps.auth": "true",
+        }
+    )
+    assert mapped.fields["security"] == "starttls-if-available"
+    assert mapped.unknown == ["mail.smtps.auth"]
+    assert "mail.transport.protocol = smtps" in mapped.notices[0]
+
+
+def test_the_named_transport_protocol_selects_its_keys() -> None:
+    mapped = javamail_to_server_fields(
+        {"mail.transport.protocol": "smtps", "mail.smtps.host": "a", "mail.smtp.host": "b"}
+    )
+    assert (mapped.fields["host"], mapped.fields["security"]) == ("a", "tls")
