@@ -273,3 +273,39 @@ def test_a_token_provider_that_fails_marks_the_batch_instead_of_raising(xoauth2_
 
     assert all(isinstance(r.error, PermanentSendError) for r in results)
     assert all(isinstance(r.error.__cause__, ConfigError) for r in results)
+
+
+class _OneMessagePerConnection:
+    """An SMTP server that takes one message per connection and answers 421 after."""
+
+    def __init__(self) -> None:
+        self.accepted: list[str] = []
+        self.sessions: set[int] = set()
+
+    async def handle_MAIL(self, server, session, envelope, address, options):  # type: ignore[no-untyped-def]  # noqa: N802
+        if id(session) in self.sessions:
+            return "421 4.7.0 one message per connection, come back"
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+        self.sessions.add(id(session))
+        self.accepted.append(envelope.content.decode())
+        return "250 OK"
+
+
+def test_a_421_between_messages_gives_the_message_a_new_connection() -> None:
+    handler = _OneMessagePerConnection()
+    controller = Controller(handler, hostname=LOOPBACK, port=free_port())
+    controller.start()
+    try:
+        server = smtp_settings(
+            controller.port, username=None, password=None, pool=PoolSettings(max_connections=1)
+        )
+        messages = [outgoing_message("a@example.test", f"m{i}") for i in range(4)]
+        results = SmtpSender(server).send_messages(messages)
+    finally:
+        controller.stop()
+
+    assert [r.ok for r in results] == [True, True, True, True]
+    assert len(handler.accepted) == 4

@@ -118,7 +118,16 @@ class SmtpSender:
                         batch.connection_failures.append(_connection_failure(exc, self.name))
                         return
                     sent = 0
-                batch.done[index] = await self._send_one(smtp, batch.messages[index])
+                result = await self._send_one(smtp, batch.messages[index])
+                if _closing(result) and index not in batch.resent:
+                    # 421: the server closes this connection (a per-connection limit
+                    # lower than ours); the message was not taken, a new one may.
+                    batch.resent.add(index)
+                    batch.pending.appendleft(index)
+                    await _quit(smtp)
+                    smtp = None
+                    continue
+                batch.done[index] = result
                 sent += 1
                 if not smtp.is_connected:
                     smtp = None  # dropped: the next message gets a new connection
@@ -321,6 +330,7 @@ class _Batch:
     messages: list[Message]
     pending: deque[int] = field(init=False)
     done: dict[int, SendResult] = field(default_factory=dict)
+    resent: set[int] = field(default_factory=set)  # given a second connection after a 421
     connection_failures: list[SendError] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -367,6 +377,10 @@ def _connection_failure(exc: MailIOError, name: str) -> SendError:
 def _failed(message_id: str, error: SendError, cause: BaseException) -> SendResult:
     error.__cause__ = cause  # the library's exception, for logs and for callers who care
     return SendResult(message_id, error)
+
+
+def _closing(result: SendResult) -> bool:
+    return result.error is not None and result.error.code == 421
 
 
 def _reply_error(code: int | None, text: str) -> SendError:
