@@ -11,6 +11,7 @@ line the client sends.
 from __future__ import annotations
 
 import logging
+import ssl
 
 import pytest
 
@@ -235,3 +236,16 @@ def test_imap_starttls_if_available_falls_back_to_plain_with_a_warning(
     logins = [line for line in stripped_imap.client_lines if b" LOGIN " in line.upper()]
     assert len(logins) == 1 and address.encode() in logins[0]  # in plain text, as warned
     assert _credentials_offered(stripped_imap) == logins
+
+
+def test_starttls_server_wanting_a_client_certificate_says_so(
+    tls_ca: TlsCa, tls_dovecot: DovecotServer
+) -> None:
+    context = tls_ca.server.server_context()
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(cafile=str(tls_ca.ca_file))
+    with SmtpRelay(tls_dovecot.lmtp_port, auth_password=PASSWORD, tls_context=context) as relay:
+        result = _send_one(relay.port, "starttls-required", ca_file=tls_ca.ca_file)
+
+    assert not result.ok and not relay.received
+    assert "set client_cert and client_key" in str(result.error)

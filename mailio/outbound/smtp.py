@@ -247,12 +247,7 @@ class SmtpSender:
             tls_failure = _ssl_cause(exc)
             if tls_failure is not None:
                 raise security_error(tls_failure, server) from exc
-            hint = ""
-            if server.security == "tls" and server.client_cert is None:
-                # With TLS 1.3 a refused client certificate shows up only as this EOF.
-                hint = (
-                    "; if the server requires a client certificate, set client_cert and client_key"
-                )
+            hint = _tls_hangup_hint(server) if server.security == "tls" else ""
             raise TransportError(f"{label} closed the connection at greeting: {exc}{hint}") from exc
         except aiosmtplib.SMTPTimeoutError as exc:
             raise TransportTimeout(
@@ -315,7 +310,8 @@ class SmtpSender:
         except aiosmtplib.SMTPTimeoutError as exc:
             raise TransportTimeout(f"{address} did not answer AUTH in time") from exc
         except aiosmtplib.SMTPServerDisconnected as exc:
-            raise TransportError(f"{address} closed the connection during AUTH") from exc
+            hint = _tls_hangup_hint(server) if server.security != "none" else ""
+            raise TransportError(f"{address} closed the connection during AUTH{hint}") from exc
         except aiosmtplib.SMTPException as exc:
             # Typically: the server advertises no AUTH (on a plain port it may want STARTTLS).
             raise AuthenticationError(
@@ -377,6 +373,17 @@ def _connection_failure(exc: MailIOError, name: str) -> SendError:
 def _failed(message_id: str, error: SendError, cause: BaseException) -> SendResult:
     error.__cause__ = cause  # the library's exception, for logs and for callers who care
     return SendResult(message_id, error)
+
+
+def _tls_hangup_hint(server: SmtpServer) -> str:
+    # With TLS 1.3 the server judges our certificate after the handshake has
+    # "succeeded": a refusal shows up only as a closed connection.
+    if server.client_cert is None:
+        return (
+            "; if the server requires a client certificate, set client_cert and client_key"
+            f" (or it refuses TLS versions from {server.tls_min_version} up)"
+        )
+    return f"; the server may refuse our client certificate or TLS from {server.tls_min_version}"
 
 
 def _closing(result: SendResult) -> bool:
