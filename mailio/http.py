@@ -17,6 +17,7 @@ import httpx
 
 from mailio.config import TimeoutSettings
 from mailio.errors import ConfigError, PermanentSendError, SendError, TemporarySendError
+from mailio.loading import mask_url_password
 
 
 class TemporaryApiError(TemporarySendError):
@@ -47,7 +48,8 @@ def build_http_client(
     except ImportError:
         # httpx imports its SOCKS support lazily and only names the missing extra.
         raise ConfigError(
-            f"proxy {proxy!r}: SOCKS proxies for web APIs need the socksio package "
+            f"proxy {mask_url_password(proxy or '')!r}: SOCKS proxies for web APIs need the "
+            "socksio package "
             "(pip install 'httpx[socks]'), or use an http:// proxy"
         ) from None
 
