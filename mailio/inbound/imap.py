@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import LoginError
 
+from mailio.auth import login_refused
 from mailio.config import ImapServer
 from mailio.connect import open_socket
 from mailio.errors import (
@@ -227,7 +228,6 @@ class ImapMailbox:
         if method == "none":
             return
         username = server.username or ""
-        address = f"{server.host}:{server.port}"
         try:
             if method == "password":
                 assert server.password is not None  # ImapServer's validator guarantees it
@@ -236,18 +236,7 @@ class ImapMailbox:
                 assert self._token_provider is not None
                 client.oauth2_login(username, self._token_provider())
         except LoginError as exc:
-            # The server's reply helps ("[AUTHENTICATIONFAILED]"); it never echoes secrets.
-            reply = _reply_text(exc)
-            if method == "password":
-                advice = "check username and password"
-            else:
-                advice = (
-                    "check that the app registration may use this mailbox over IMAP and "
-                    "that the token is for this account"
-                )
-            raise AuthenticationError(
-                f"IMAP login refused for {username} at {address}: {advice} (server said: {reply})"
-            ) from None
+            raise login_refused(server, _reply_text(exc)) from None
 
     @contextmanager
     def _translated(self, what: str) -> Iterator[None]:

@@ -29,6 +29,7 @@ from email.utils import make_msgid
 
 import aiosmtplib
 
+from mailio.auth import login_refused
 from mailio.config import SmtpServer
 from mailio.connect import open_socket
 from mailio.errors import (
@@ -296,17 +297,8 @@ class SmtpSender:
                 token = await asyncio.to_thread(self._token_provider)
                 await smtp.auth_xoauth2(username, token)
         except aiosmtplib.SMTPAuthenticationError as exc:
-            advice = (
-                "check username and password"
-                if method == "password"
-                else "check that the app may send as this mailbox over SMTP and that the token "
-                "is for this account"
-            )
             # The cause keeps the reply code: 454 (try later) and 535 (wrong) differ.
-            raise AuthenticationError(
-                f"SMTP login refused for {username} at {address}: {advice} "
-                f"(server said: {exc.code} {exc.message})"
-            ) from exc
+            raise login_refused(server, f"{exc.code} {exc.message}") from exc
         except aiosmtplib.SMTPTimeoutError as exc:
             raise TransportTimeout(f"{address} did not answer AUTH in time") from exc
         except aiosmtplib.SMTPServerDisconnected as exc:
