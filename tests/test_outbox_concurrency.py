@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -23,7 +24,7 @@ def test_four_dispatchers_send_each_notification_once(
     postgres_url: str,  # noqa: F811
 ) -> None:
     relay = smtp_relay_factory(auth_password=mail_stack.password)
-    stack = MailStack(**{**mail_stack.__dict__, "smtp_port": relay.port, "relay": relay})
+    stack = dataclasses.replace(mail_stack, smtp_port=relay.port, relay=relay)
     settings = engine_settings(stack, postgres_url, mail_stack.new_address("approvals"))
     engines = [ApprovalEngine(settings) for _ in range(4)]
     approvers = [mail_stack.new_address(f"a{i}") for i in range(40)]

@@ -39,6 +39,18 @@ class MailStack:
     relay: SmtpRelay | None = field(default=None, repr=False, compare=False)
 
 
+def dovecot_stack(dovecot: DovecotServer, relay: SmtpRelay, password: str) -> MailStack:
+    """The MailStack of a running Dovecot and the SmtpRelay in front of it."""
+    return MailStack(
+        name="dovecot",
+        host=dovecot.host,
+        imap_port=dovecot.imap_port,
+        smtp_port=relay.port,
+        password=password,
+        relay=relay,
+    )
+
+
 @contextmanager
 def local_mail_stack(base_dir: Path, password: str = "secret") -> Iterator[MailStack]:
     """Start Dovecot in ``base_dir`` and an SmtpRelay (AUTH with ``password``) in front of it."""
@@ -46,11 +58,4 @@ def local_mail_stack(base_dir: Path, password: str = "secret") -> Iterator[MailS
         DovecotServer(base_dir, password=password) as dovecot,
         SmtpRelay(dovecot.lmtp_port, auth_password=password) as relay,
     ):
-        yield MailStack(
-            name="dovecot",
-            host=dovecot.host,
-            imap_port=dovecot.imap_port,
-            smtp_port=relay.port,
-            password=password,
-            relay=relay,
-        )
+        yield dovecot_stack(dovecot, relay, password)

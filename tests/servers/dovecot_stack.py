@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from mailio.devservers import DovecotServer, MailStack, SmtpRelay
+from mailio.devservers.stack import dovecot_stack
 
 PASSWORD = "secret"
 # XOAUTH2 on ``oauth_dovecot``: each user logs in with exactly their own token.
@@ -53,14 +54,7 @@ def mail_stack(dovecot_server: DovecotServer, session_relay: SmtpRelay) -> MailS
             send_as(mail_stack, mail_stack.new_address("engine"), raw, to=[to])
             assert len(read_mailbox(mail_stack, to)) == 1
     """
-    return MailStack(
-        name="dovecot",
-        host=dovecot_server.host,
-        imap_port=dovecot_server.imap_port,
-        smtp_port=session_relay.port,
-        password=PASSWORD,
-        relay=session_relay,
-    )
+    return dovecot_stack(dovecot_server, session_relay, PASSWORD)
 
 
 @pytest.fixture
