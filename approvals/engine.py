@@ -402,7 +402,7 @@ class ApprovalEngine:
         steps: list[ProbeStep] = []
         for sender, name in zip(
             self._active_senders(),
-            [settings.outbound.server, *settings.outbound.fallback],
+            settings.outbound.server_names,
             strict=True,
         ):
             message = build_message(
@@ -531,8 +531,5 @@ def _configured_mailbox(settings: EngineSettings) -> Mailbox:
 
 
 def _configured_senders(settings: EngineSettings) -> list[Sender]:
-    names = [settings.outbound.server, *settings.outbound.fallback]
-    try:
-        return [build_sender(settings.servers[name]) for name in names]
-    except KeyError as exc:  # validated at load time; here only if settings were built by hand
-        raise ConfigError(f"[outbound] names unknown server {exc}") from None
+    # EngineSettings validates that every name is a server that can send.
+    return [build_sender(settings.servers[name]) for name in settings.outbound.server_names]

@@ -64,6 +64,11 @@ class OutboundSettings(_Settings):
     max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
     subaddress_reply_to: bool = True  # put the token in Reply-To as approvals+TOKEN@
 
+    @property
+    def server_names(self) -> list[str]:
+        """The servers to try, in order: the main one, then the fallbacks."""
+        return [self.server, *self.fallback]
+
 
 class InboundSettings(_Settings):
     server: str

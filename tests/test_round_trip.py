@@ -19,7 +19,7 @@ from approvals.tokens import find_tokens
 from mailio.devservers.stack import MailStack
 from mailio.factory import build_mailbox
 from mailio.inbound.base import FetchedMessage, Mailbox
-from tests.engine_setup import Scenario, engine_settings, scenario
+from tests.engine_setup import Scenario, scenario
 
 
 @pytest.fixture
@@ -282,11 +282,6 @@ def _reply_with_token(trip: Scenario, approver: str, text: str, token: str, repl
     from email import message_from_bytes, policy
 
     return message_from_bytes(raw, policy=policy.default)
-
-
-def test_engine_settings_helper_is_valid(mail_stack: MailStack, tmp_path: Path) -> None:
-    settings = engine_settings(mail_stack, "sqlite:///:memory:", "x@example.test")
-    assert settings.inbound.max_messages == 30
 
 
 def test_second_reply_of_the_same_approver_in_one_batch_is_kept_not_applied(
