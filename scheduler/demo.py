@@ -32,41 +32,41 @@ APPROVER = "alice@example.test"
 DEMO_PASSWORD = "demo-password"
 
 
-def _config_text(stack: MailStack, folder: Path) -> str:
+def config_for_stack(
+    stack: MailStack, folder: Path, address: str, *, interval_minutes: float
+) -> str:
+    """An approvals.toml for local servers, as an admin writes it: SQLite in ``folder``,
+    secrets from the environment ($<<APPROVALS_SECRET>>, $<<MAIL_PASSWORD>>)."""
+    servers = "".join(
+        f"""[servers.{kind}]
+type = "{kind}"
+host = "{stack.host}"
+port = {port}
+security = "none"
+username = "{address}"
+password = "$<<MAIL_PASSWORD>>"
+"""
+        for kind, port in (("smtp", stack.smtp_port), ("imap", stack.imap_port))
+    )
     return f"""\
-# Written by `approvals demo` for its local servers.
 [store]
 url = "sqlite:///{folder / "approvals.db"}"
 [tokens]
 secret = "$<<APPROVALS_SECRET>>"
 ttl_days = 14
 [outbound]
-server = "smtp-local"
-from = "Approvals <{ENGINE_ADDRESS}>"
-reply_to = "{ENGINE_ADDRESS}"
+server = "smtp"
+from = "Approvals <{address}>"
+reply_to = "{address}"
 templates_dir = "{Path(__file__).resolve().parents[1] / "config" / "templates"}"
 [inbound]
-server = "imap-local"
+server = "imap"
 folder = "INBOX"
-interval_minutes = 0.05
+interval_minutes = {interval_minutes}
 max_messages = 30
 after_processing = "delete"
 failure_folder = "Failed"
-[servers.smtp-local]
-type = "smtp"
-host = "{stack.host}"
-port = {stack.smtp_port}
-security = "none"
-username = "{ENGINE_ADDRESS}"
-password = "$<<DEMO_PASSWORD>>"
-[servers.imap-local]
-type = "imap"
-host = "{stack.host}"
-port = {stack.imap_port}
-security = "none"
-username = "{ENGINE_ADDRESS}"
-password = "$<<DEMO_PASSWORD>>"
-"""
+{servers}"""
 
 
 def _ensure_dovecot() -> None:
@@ -103,9 +103,9 @@ def _narrate(stack: MailStack, folder: Path) -> int:
         f"SMTP relay on {stack.host}:{stack.smtp_port} (delivering to Dovecot over LMTP)"
     )
     config = folder / "approvals.toml"
-    config.write_text(_config_text(stack, folder))
+    config.write_text(config_for_stack(stack, folder, ENGINE_ADDRESS, interval_minutes=0.05))
     os.environ.setdefault("APPROVALS_SECRET", secrets.token_urlsafe(32))
-    os.environ.setdefault("DEMO_PASSWORD", DEMO_PASSWORD)
+    os.environ.setdefault("MAIL_PASSWORD", DEMO_PASSWORD)
     engine = ApprovalEngine.from_config(config)
     decided = threading.Event()
     outcome: list[ApprovalRequest] = []

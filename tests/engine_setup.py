@@ -17,6 +17,7 @@ from approvals.settings import EngineSettings
 from mailio.devservers import approver as client
 from mailio.devservers.stack import MailStack
 from mailio.inbound.base import FetchedMessage
+from scheduler.demo import config_for_stack
 from tests.servers.mail_client import send_as
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,40 +63,10 @@ def write_config(
 ) -> Path:
     """An approvals.toml for the stack as an admin writes it: secrets come from the
     environment through $<<VAR>> (set here with ``env``)."""
-    env.setenv("APPROVALS_TEST_SECRET", SECRET)
+    env.setenv("APPROVALS_SECRET", SECRET)
     env.setenv("MAIL_PASSWORD", password or stack.password)
     config = folder / "approvals.toml"
-    config.write_text(
-        f"""\
-[store]
-url = "sqlite:///{folder / "approvals.db"}"
-[tokens]
-secret = "$<<APPROVALS_TEST_SECRET>>"
-[outbound]
-server = "smtp"
-from = "{address}"
-reply_to = "{address}"
-templates_dir = "{REPO / "config" / "templates"}"
-[inbound]
-server = "imap"
-interval_minutes = 5
-max_messages = 30
-[servers.smtp]
-type = "smtp"
-host = "{stack.host}"
-port = {stack.smtp_port}
-security = "none"
-username = "{address}"
-password = "$<<MAIL_PASSWORD>>"
-[servers.imap]
-type = "imap"
-host = "{stack.host}"
-port = {stack.imap_port}
-security = "none"
-username = "{address}"
-password = "$<<MAIL_PASSWORD>>"
-{extra}"""
-    )
+    config.write_text(config_for_stack(stack, folder, address, interval_minutes=5) + extra)
     return config
 
 

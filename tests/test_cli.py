@@ -101,7 +101,7 @@ def test_test_config_says_port_closed_and_folder_missing(
 ) -> None:
     config = write_config(monkeypatch, mail_stack, tmp_path, mail_stack.new_address("approvals"))
     text = config.read_text().replace(f"port = {mail_stack.smtp_port}", f"port = {free_port()}")
-    config.write_text(text.replace('server = "imap"', 'server = "imap"\nfolder = "Nowhere"'))
+    config.write_text(text.replace('folder = "INBOX"', 'folder = "Nowhere"'))
 
     assert cli(["test-config", "--config", str(config)]) == 1
 
