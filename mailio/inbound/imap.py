@@ -18,12 +18,11 @@ from typing import Any, TypeVar
 from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import LoginError
 
-from mailio.auth import login_refused
+from mailio.auth import check_token_provider, login_refused
 from mailio.config import ImapServer
 from mailio.connect import open_socket
 from mailio.errors import (
     AuthenticationError,
-    ConfigError,
     MailboxError,
     MailIOError,
     SecurityError,
@@ -54,11 +53,7 @@ class ImapMailbox:
         *,
         token_provider: Callable[[], str] | None = None,
     ) -> None:
-        if server.auth_method == "oauth2" and token_provider is None:
-            raise ConfigError(
-                f'{server_label(server)}: auth = "oauth2" needs a token provider '
-                "(build one from the server's [oauth2] table)"
-            )
+        check_token_provider(server, token_provider)
         self.server = server
         self.folder = folder
         self.name = server.name or server_label(server)

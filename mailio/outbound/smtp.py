@@ -29,7 +29,7 @@ from email.utils import make_msgid
 
 import aiosmtplib
 
-from mailio.auth import login_refused
+from mailio.auth import check_token_provider, login_refused
 from mailio.config import SmtpServer
 from mailio.connect import open_socket
 from mailio.errors import (
@@ -61,11 +61,7 @@ class SmtpSender:
     def __init__(
         self, server: SmtpServer, *, token_provider: Callable[[], str] | None = None
     ) -> None:
-        if server.auth_method == "oauth2" and token_provider is None:
-            raise ConfigError(
-                f'{server_label(server)}: auth = "oauth2" needs a token provider '
-                "(build one from the server's [oauth2] table)"
-            )
+        check_token_provider(server, token_provider)
         self.server = server
         self.name = server.name or server_label(server)
         self._token_provider = token_provider
