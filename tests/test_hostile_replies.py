@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from approvals.engine import ApprovalEngine
 from approvals.models import NotificationRow, RequestStatus
+from approvals.replies import ReplyKind, parse_reply
 from approvals.tokens import find_tokens
 from mailio.devservers.stack import MailStack
 from tests.engine_setup import ListMailbox, engine_settings
@@ -43,6 +44,20 @@ POISON = {
     + b"x" * 9000
     + b"@evil.test>\r\n\r\nApprove\r\n",
 }
+POISON_MESSAGE_IDS = {
+    "nul in subject": "nul@evil.test",
+    "huge message-id": "x" * 9000 + "@evil.test",
+}
+
+
+@pytest.mark.parametrize("poison", sorted(POISON))
+def test_a_hostile_message_is_parsed_not_caught(poison: str) -> None:
+    """What reaches the store was read, not produced by parse_reply's last-resort guard."""
+    parsed = parse_reply(POISON[poison])
+
+    assert not any(r.startswith("message could not be parsed") for r in parsed.reasons)
+    assert (parsed.sender, parsed.token, parsed.kind) == ("x@evil.test", None, ReplyKind.REPLY)
+    assert parsed.message_id == POISON_MESSAGE_IDS[poison]
 
 
 @pytest.mark.parametrize("store", ["sqlite", "postgresql"])
@@ -65,6 +80,8 @@ def test_a_hostile_message_is_kept_and_the_rest_of_the_batch_applies(
     report = engine.process_replies()
 
     assert (report.fetched, report.decided, report.failed) == (2, 1, 1)
+    # refused for what it is, not by the engine's catch-all ("could not be processed")
+    assert report.messages[0].reason == "no approval token and no reference to a notification"
     assert box[0].messages == {} and box[0].moved == {"Failed": ["0"]}
     (request_id,) = {m.request_id for m in report.messages if m.outcome == "decided"}
     assert engine.get(request_id).status is RequestStatus.APPROVED  # type: ignore[arg-type]

@@ -11,7 +11,9 @@ line the client sends.
 from __future__ import annotations
 
 import logging
+import smtplib
 import ssl
+from email import message_from_bytes
 
 import pytest
 
@@ -24,6 +26,7 @@ from mailio.tls import client_ssl_context
 from tests.servers.starttls_stripper import StartTlsStrippingProxy
 from tests.servers.tls_stack import PASSWORD, ClientCertificate, TlsCa
 from tests.servers.transport_settings import (
+    ENGINE_ADDRESS,
     MAILBOX_ADDRESS,
     imap_settings,
     outgoing_message,
@@ -37,6 +40,21 @@ def _send_one(port: int, security: str, subject: str = "tls", **overrides: objec
     server = smtp_settings(port, security=security, **overrides)
     [result] = SmtpSender(server).send_messages([outgoing_message(MAILBOX_ADDRESS, subject)])
     return result
+
+
+def _delivered_to_a_new_mailbox(dovecot: DovecotServer, subject: str) -> str:
+    """Store one message (Message-ID from ``subject``) over LMTP; the mailbox's address."""
+    address = unique_address("tls-reader")
+    with smtplib.LMTP(dovecot.host, dovecot.lmtp_port, timeout=10) as lmtp:
+        lmtp.sendmail(ENGINE_ADDRESS, [address], outgoing_message(address, subject).as_bytes())
+    return address
+
+
+def _read_the_one_message(box: ImapMailbox) -> str:
+    """The Message-ID of the only message in the folder, fetched over the box's connection."""
+    assert box.count() == 1
+    [fetched] = box.fetch_batch(10)
+    return str(message_from_bytes(fetched.raw)["Message-ID"])
 
 
 def _credentials_offered(proxy: StartTlsStrippingProxy) -> list[bytes]:
@@ -88,18 +106,27 @@ def test_smtp_implicit_tls_delivers(implicit_tls_relay: SmtpRelay, tls_ca: TlsCa
 def test_imap_starttls_logs_in_and_reads(
     tls_dovecot: DovecotServer, tls_ca: TlsCa, security: str
 ) -> None:
-    server = imap_settings(tls_dovecot.imap_port, security=security, ca_file=tls_ca.ca_file)
+    subject = f"read-over-{security}"
+    address = _delivered_to_a_new_mailbox(tls_dovecot, subject)
+    server = imap_settings(
+        tls_dovecot.imap_port, security=security, ca_file=tls_ca.ca_file, username=address
+    )
     with ImapMailbox(server, "INBOX") as box:
-        assert box.count() >= 0
+        assert _read_the_one_message(box) == f"<{subject}@example.test>"
         assert box._client is not None
         assert box._client.socket().version() is not None  # an SSLSocket: TLS is on
 
 
 def test_imaps_logs_in_and_reads(tls_dovecot: DovecotServer, tls_ca: TlsCa) -> None:
     assert tls_dovecot.imaps_port is not None
-    server = imap_settings(tls_dovecot.imaps_port, security="tls", ca_file=tls_ca.ca_file)
+    address = _delivered_to_a_new_mailbox(tls_dovecot, "read-over-imaps")
+    server = imap_settings(
+        tls_dovecot.imaps_port, security="tls", ca_file=tls_ca.ca_file, username=address
+    )
     with ImapMailbox(server, "INBOX") as box:
-        assert box.count() >= 0
+        assert _read_the_one_message(box) == "<read-over-imaps@example.test>"
+        assert box._client is not None
+        assert box._client.socket().version() is not None
 
 
 # -- certificates ---------------------------------------------------------------------
