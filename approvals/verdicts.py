@@ -1,37 +1,59 @@
 """Reading approve or reject from the start of a reply's new text.
 
 Conservative by design: a verdict is read only from the first non-empty line
-(after a greeting such as "Hi Anna,"), and only if that line *starts* with a
-verdict phrase. Prose that merely contains "ok" somewhere is no verdict.
+(after a greeting such as "Hi Anna," or "Здравствуйте,"), and only if that
+line *starts* with a verdict phrase. Prose that merely contains "ok"
+somewhere is no verdict. The phrases of 26 language tables (25 languages,
+Chinese in both scripts) are in :mod:`approvals.languages`; they are merged,
+so no language is guessed.
 
-* Strong phrases ("approved", "genehmigt", "refusé", "lgtm", "ship it", …) may
-  be followed by anything: "Approved, ship it" gives comment "ship it".
-* Weak words ("yes", "ok", "ja", "oui", "no", "nein", "non", "nee", …) count
-  when they stand alone ("OK."), when a strong phrase of the same side follows
-  ("Nein, abgelehnt – falsche Version"), or when a separator and at most five
-  words follow ("Yes, go on Monday"). "No problem, but…" is no verdict.
+* Strong phrases ("approved", "genehmigt", "refusé", "Zatwierdzam", "承認します",
+  "lgtm", …) may be followed by anything: "Approved, ship it" gives comment
+  "ship it".
+* Weak words ("yes", "ok", "ja", "oui", "no", "nein", "non", "nee", "승인", …)
+  count when they stand alone ("OK."), when a strong phrase of the same side
+  follows ("Nein, abgelehnt – falsche Version"), or when a separator and at
+  most five words follow ("Yes, go on Monday"). "No problem, but…" is no verdict.
 * A negation right before a phrase turns approval into rejection ("not
-  approved", "nicht genehmigt", "pas approuvé", "no aprobado"); a negated
-  rejection ("don't reject") is deliberately no verdict: we do not guess.
-* An opposite strong phrase later on the verdict line, or at the start of
-  the next line, makes the reply ambiguous: no verdict.
-* A line ending in "?" is a question, not a verdict.
+  approved", "nicht genehmigt", "pas approuvé", "no aprobado", "Не одобряю");
+  a negated rejection ("don't reject") is deliberately no verdict: we do not
+  guess. A negation later in the verdict's sentence ("Ich genehmige das
+  nicht", "Jag godkänner inte", "I approve not") is no verdict either.
+* An opposite strong phrase later on the verdict line, an opposite word in
+  the verdict's sentence ("Ja, nein"), or an opposite verdict at the start of
+  the next line makes the reply ambiguous: no verdict.
+* A verdict whose sentence ends in "?" (also "？", "؟", and ";" in Greek text
+  or at a line's end: the Greek question mark), that opens with "¿", or that a
+  question particle follows ("Onaylandı mı") is a question, not a verdict.
 * A condition right after the verdict ("Approved once QA signs off", "Yes,
-  but not today", "Ja, aber erst morgen", "Approved — not!") is no verdict.
+  but not today", "Ja, aber erst morgen", "Approved — not!"), or on the next
+  line when the verdict's sentence is unfinished ("Approved,\nbut…"), is no
+  verdict; so is a negation opening the next sentence or line ("Approved.
+  Not until Friday"). Another new sentence is a comment ("Approved. If it
+  breaks, call me").
+* Japanese and Chinese have no spaces, so a word is a whole run of letters:
+  only listed full forms count ("承認します", "批准"; "承認しますか", "批准吗"
+  are no verdict), and a condition or negation inside a later word of the
+  sentence ("同意，但是周五以后") is no verdict.
 
-Matching ignores case, accents and punctuation: "APPROUVE", "approuvé" and
-"Approuvé !" read alike. The subject counts only when the new text is empty,
-and only if, without "Re:"-style prefixes and the "[APR-…]" reference, it is
-a verdict phrase and nothing else (our mailto links prefill "APPROVE [APR-…]").
+Matching ignores case, accents, punctuation and invisible characters (bidi
+controls, zero-width characters, Arabic tatweel, loose combining marks):
+"APPROUVE", "approuvé" and "Approuvé !" read alike. The subject counts only
+when the new text is empty, and only if, without "Re:"-style prefixes and the
+"[APR-…]" reference, it is a verdict phrase and nothing else (our mailto links
+prefill "APPROVE [APR-…]").
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
+from approvals.languages import LANGUAGES
 from approvals.tokens import TOKEN_PATTERN
 
 
@@ -40,111 +62,56 @@ class Verdict(StrEnum):
     REJECT = "reject"
 
 
-_APPROVE_STRONG = """
-approve approved approves accept accepted agreed confirmed lgtm +1 granted
-go ahead|go for it|ship it
-genehmigt genehmige genehmigen freigegeben freigabe einverstanden zugestimmt akzeptiert
-bestatigt|gebe frei|stimme zu|geht klar|in ordnung
-approuve approuvee approuves approuvees approuver accepte acceptee valide validee
-d'accord|je valide|bon pour accord|c'est bon|feu vert
-aprobado aprobada apruebo aceptado aceptada autorizado autorizada conforme
-de acuerdo|luz verde|de acordo
-goedgekeurd goedkeuren akkoord accoord
-keur goed|ga je gang|ga maar door
-approvato approvata approvo accettato accettata autorizzato autorizzata
-d'accordo|va bene|via libera
-aprovado aprovada aprovo aceito aceita
-"""
-_REJECT_STRONG = """
-reject rejected rejecting deny denied decline declined refuse refused disapprove disapproved
-veto vetoed
-abgelehnt ablehnen abgewiesen zuruckgewiesen verweigert
-lehne ab|wijs af
-refuse refusee refuses rejete rejetee rejeter decline declinee
-rechazado rechazada rechazo denegado denegada
-afgewezen afwijzen geweigerd afgekeurd
-respinto respinta rifiutato rifiutata negato negata
-rejeitado rejeitada recusado recusada negado negada
-"""
-# Weak: alone, before a strong phrase, or with a short tail only ("Looks good, thanks").
-_APPROVE_WEAK = """
-yes yep yeah sure ok okay okey ja jawohl oui si sim
-sounds good|looks good|looks good to me|no objection|no objections|no problem|all good
-good to go|passt
-"""
-_REJECT_WEAK = "no nope nein non nee nao"
-_NEGATIONS = """
-not never don't dont doesn't doesnt cannot can't cant won't wont
-do not|does not|will not|can not|is not|are not
-nicht kein keine nie niet no non nao nunca jamais mai pas
-ne pas|n'est pas|ist nicht|wird nicht
-"""
-# Right after a verdict, these make it conditional: "Approved once QA signs off",
-# "Yes, but not before Monday", "Ja, aber erst nach dem Release". No verdict then.
-_CONDITIONS = """
-but if unless once after when provided pending except until not
-only if|as soon as|as long as|subject to|on condition
-aber jedoch wenn sobald falls sofern nachdem ausser erst
-nur wenn|unter der bedingung
-mais si sauf sinon quand lorsque
-seulement si|une fois|des que|a condition|pourvu que
-pero cuando salvo excepto mientras
-solo si|siempre que|una vez
-maar als zodra mits tenzij behalve
-alleen als
-ma se quando purche tranne
-solo se|una volta
-mas quando exceto
-so se|desde que|assim que
-"""
-_FILLERS = frozenset(
-    ["i", "we", "ich", "wir", "je", "j'", "nous", "yo", "ik", "wij", "io", "eu"]
-    + ["hereby", "hiermit", "request", "this", "is", "it's"]
+# Invisible in a mail client, so ignored when reading: bidi controls, zero-width
+# characters, soft hyphen, Arabic tatweel, and combining marks that come unattached
+# (Arabic harakat, Hebrew points, decomposed Latin accents), which fold() cannot drop.
+_IGNORED_CHARS = (
+    "\u00ad\u061c\u0640\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+    "\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7"
+    "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e4\u06e7\u06e8\u06ea-\u06ed"
+    "\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\u3099\u309a\ufe20-\ufe2f"
 )
-_COURTESY = frozenset(
-    ["thanks", "thank", "you", "thx", "cheers", "please", "bitte", "danke", "merci"]
-    + ["gracias", "grazie", "obrigado", "obrigada", "bedankt"]
-)
-_GREETING = re.compile(
-    r"^\s*(?:hi|hello|hey|dear|hallo|liebe|lieber|sehr geehrte|guten (?:morgen|tag)|moin|"
-    r"bonjour|salut|hola|buenos d[ií]as|hoi|beste|ciao|buongiorno|gentile|ol[áa]|bom dia|"
-    r"prezado|prezada)\b[^.!?:]{0,40}[,!:]?\s*$",
-    re.IGNORECASE,
-)
+_IGNORED = re.compile(f"[{_IGNORED_CHARS}]")
+# Scripts written without spaces: the reader's word is a whole run of these letters.
+_UNSPACED = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _SUBJECT_PREFIX = re.compile(
     r"^\s*(?:(?:re|aw|wg|fw|fwd|tr|sv|vs|antw|antwort|rif|r|res|enc|odp|pd|ynt|ref|rv|"
-    r"reenv|doorst|wtrc)\s*(?:\[\d+\]|\(\d+\))?\s*:\s*)+",
+    r"reenv|doorst|wtrc|v[áa]|απ|σχετ|ответ|відповідь|השב|رد|回复|回覆|答复|회신|답장)"
+    r"\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*)+",
     re.IGNORECASE,
 )
 _REFERENCE = re.compile(
     rf"\[\s*(?:{TOKEN_PATTERN.pattern}|apr-[^\]\s]*)\s*\]|{TOKEN_PATTERN.pattern}", re.I
 )
 _TOKEN_WORD = re.compile(r"\+1|[^\W_]+(?:'[^\W_]+)*|[^\W_]+'")
-_SEPARATOR_CHARS = frozenset(",.;:!-–—/|()[]")
+# In folded text (fold turns "，" into "," and "！" into "!"; "、", "。" and "،" stay).
+_SEPARATOR_CHARS = frozenset(",.;:!-–—/|()[]、。،؛")
+# Where the verdict's sentence ends: "." only before a space or the end ("v1.2", "..." go on).
+_SENTENCE_END = re.compile(r"[!?;؟。؛]|(?<!\.)\.(?![.\w])")
+_QUESTION_MARKS = frozenset("?؟")
+_GREEK = re.compile("[\u0370-\u03ff]")
+_HANGUL = re.compile("[\uac00-\ud7a3]")
+_LEADING_NOISE = re.compile(rf"^[\s,.;:!\-–—/|，、。：；！،؛{_IGNORED_CHARS}]+")
 _WEAK_TAIL_WORDS = 5
+_FOLD_SPECIAL = {"’": "'", "‘": "'", "`": "'", "´": "'", "\u037e": "?"}  # Greek question mark
+# Letters NFKD leaves alone that people type either way: final sigma, Turkish dotless i,
+# Polish ł, Danish/Norwegian ø, đ, Arabic teh marbuta (as heh) and alef maksura (as yeh).
+_FOLD_LETTER = {"ς": "σ", "ı": "i", "ł": "l", "ø": "o", "đ": "d", "ة": "ه", "ى": "ي"}
+_FOLDED: dict[str, str] = {}  # fold() per character, filled as characters are seen
+_FOLD_CACHE_LIMIT = 65_536
 
 
-def _phrases(table: str) -> frozenset[tuple[str, ...]]:
-    """A line holds single words, or (if it has a "|") multi-word phrases separated by "|"."""
-    found: set[tuple[str, ...]] = set()
-    for line in table.strip().splitlines():
-        items = line.split("|") if "|" in line else line.split()
-        found.update(tuple(item.split()) for item in items if item.strip())
-    return frozenset(found)
-
-
-_STRONG = {Verdict.APPROVE: _phrases(_APPROVE_STRONG), Verdict.REJECT: _phrases(_REJECT_STRONG)}
-_WEAK = {Verdict.APPROVE: _phrases(_APPROVE_WEAK), Verdict.REJECT: _phrases(_REJECT_WEAK)}
-_NEGATION_PHRASES = _phrases(_NEGATIONS)
-_CONDITION_PHRASES = _phrases(_CONDITIONS)
-_LONGEST = 4
-
-
-@dataclass(frozen=True)
-class _Word:
+class _Word(NamedTuple):  # a NamedTuple, not a dataclass: it is built for every word read
     text: str
     start: int
     end: int
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    words: tuple[str, ...]
+    verdict: Verdict | None  # None in the tables of negations, conditions and questions
+    strong: bool
 
 
 @dataclass(frozen=True)
@@ -152,8 +119,8 @@ class _Hit:
     verdict: Verdict | None  # None: a negated rejection
     strong: bool
     end_word: int  # index after the last word consumed
+    start_char: int
     end_char: int
-    phrase: str
 
 
 @dataclass(frozen=True)
@@ -164,22 +131,135 @@ class VerdictReading:
 
 
 def fold(text: str) -> str:
-    """Lower case without accents, same length as ``text`` (so offsets map back)."""
-    out = []
-    for char in text:
-        if char in "’‘`´":
-            out.append("'")
-            continue
+    """Lower case without accents, same length as ``text`` (so offsets map back).
+
+    Also one spelling for letters typed either way (``_FOLD_LETTER``: "ς" as "σ",
+    "ı" as "i", "ة" as "ه" …) and "?" for the Greek question mark.
+    """
+    if text.isascii():
+        return text.lower().replace("`", "'")
+    return "".join([_FOLDED.get(char) or _fold_char(char) for char in text])
+
+
+def _fold_char(char: str) -> str:
+    folded = _FOLD_SPECIAL.get(char)
+    if folded is None:
         base = "".join(
             c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
-        )
-        base = base.lower()
-        out.append(base if len(base) == 1 else char.lower() if len(char.lower()) == 1 else char)
-    return "".join(out)
+        ).lower()
+        if len(base) != 1:
+            base = char.lower() if len(char.lower()) == 1 else char
+        folded = _FOLD_LETTER.get(base, base)
+    if len(_FOLDED) < _FOLD_CACHE_LIMIT:
+        _FOLDED[char] = folded
+    return folded
+
+
+def _visible(text: str) -> str:
+    return _IGNORED.sub("", text)
 
 
 def _words(folded: str) -> list[_Word]:
     return [_Word(m.group(), m.start(), m.end()) for m in _TOKEN_WORD.finditer(folded)]
+
+
+def _key(phrase: str) -> tuple[str, ...]:
+    """A table entry as the reader sees it: visible, folded, split into words."""
+    words = tuple(m.group() for m in _TOKEN_WORD.finditer(fold(_visible(phrase))))
+    if not words:
+        raise ValueError(f"approvals/languages.py: entry {phrase!r} holds no word")
+    return words
+
+
+_Table = dict[str, tuple[_Phrase, ...]]  # first word -> the phrases it opens, longest first
+
+
+def _table(entries: Iterable[tuple[str, Verdict | None, bool]]) -> _Table:
+    """Index phrases by their first word. A phrase on both sides is dropped (no verdict);
+    one that is weak somewhere is weak everywhere (tests keep both from happening)."""
+    found: dict[tuple[str, ...], _Phrase] = {}
+    dropped: set[tuple[str, ...]] = set()
+    for text, verdict, strong in entries:
+        words = _key(text)
+        known = found.get(words)
+        if known is not None and known.verdict is not verdict:
+            dropped.add(words)
+        elif known is None or known.strong:
+            found[words] = _Phrase(words, verdict, strong)
+    by_first: dict[str, list[_Phrase]] = {}
+    for words, phrase in found.items():
+        if words not in dropped:
+            by_first.setdefault(words[0], []).append(phrase)
+    return {
+        first: tuple(sorted(phrases, key=lambda p: -len(p.words)))
+        for first, phrases in by_first.items()
+    }
+
+
+def _plain_table(texts: Iterable[str]) -> _Table:
+    """Negations, conditions, questions: phrases that decide nothing by themselves."""
+    return _table((text, None, False) for text in texts)
+
+
+def _unspaced(entry: str) -> bool:
+    return bool(_UNSPACED.search(entry))
+
+
+_VERDICTS = _table(
+    entry
+    for language in LANGUAGES
+    for entry in (
+        *((text, Verdict.APPROVE, True) for text in language.approve),
+        *((text, Verdict.REJECT, True) for text in language.reject),
+        *((text, Verdict.APPROVE, False) for text in language.yes),
+        *((text, Verdict.REJECT, False) for text in language.no),
+    )
+)
+_NEGATIONS_BEFORE = _plain_table(t for lang in LANGUAGES for t in lang.negations_before)
+_NEGATIONS_AFTER = _plain_table(
+    t for lang in LANGUAGES for t in lang.negations_after if not _unspaced(t)
+)
+# Any negation later in the verdict's sentence: both lists.
+_NEGATIONS_LATER = _plain_table(
+    t
+    for lang in LANGUAGES
+    for t in (*lang.negations_before, *lang.negations_after)
+    if not _unspaced(t)
+)
+_CONDITIONS = _plain_table(t for lang in LANGUAGES for t in lang.conditions if not _unspaced(t))
+_QUESTIONS = _plain_table(t for lang in LANGUAGES for t in lang.questions)
+# Japanese and Chinese: looked for inside the words of the verdict's sentence.
+_UNSPACED_CONDITIONS = tuple(
+    "".join(_key(t)) for lang in LANGUAGES for t in lang.conditions if _unspaced(t)
+)
+_UNSPACED_NEGATIONS = tuple(
+    "".join(_key(t)) for lang in LANGUAGES for t in lang.negations_after if _unspaced(t)
+)
+_FILLERS = frozenset(word for language in LANGUAGES for f in language.fillers for word in _key(f))
+_COURTESY = frozenset(word for language in LANGUAGES for c in language.courtesy for word in _key(c))
+
+
+def _greeting_pattern() -> re.Pattern[str]:
+    """A first line that is a greeting and a name: "Hi Anna,", "您好！", "张经理，您好"."""
+    greetings = sorted(
+        {" ".join(_key(g)) for language in LANGUAGES for g in language.greetings},
+        key=len,
+        reverse=True,
+    )
+    spaced = "|".join(re.escape(g).replace(r"\ ", r"\s+") for g in greetings if not _named(g))
+    # Japanese, Chinese and Korean put the name first ("김 부장님, 안녕하세요.").
+    named = "|".join(re.escape(g).replace(r"\ ", r"\s+") for g in greetings if _named(g))
+    return re.compile(
+        rf"^\s*(?:(?:{spaced})\b|[^.!?:。]{{0,24}}?(?:{named}))"
+        r"[^.!?:。؟]{0,40}[,!:.،、。]?\s*$"
+    )
+
+
+def _named(greeting: str) -> bool:
+    return bool(_unspaced(greeting) or _HANGUL.search(greeting))
+
+
+_GREETING = _greeting_pattern()
 
 
 def _gap(folded: str, words: list[_Word], index: int) -> str:
@@ -189,51 +269,43 @@ def _gap(folded: str, words: list[_Word], index: int) -> str:
     return folded[start:end]
 
 
-def _match(words: list[_Word], start: int, table: frozenset[tuple[str, ...]], folded: str) -> int:
-    """Length of the longest phrase of ``table`` at ``start`` (words joined by spaces only)."""
-    for length in range(min(_LONGEST, len(words) - start), 0, -1):
-        if tuple(w.text for w in words[start : start + length]) in table and all(
-            not _gap(folded, words, i).strip() for i in range(start + 1, start + length)
+def _find(words: list[_Word], start: int, table: _Table, folded: str) -> _Phrase | None:
+    """The longest phrase of ``table`` at word ``start`` (its words joined by spaces only)."""
+    if start >= len(words):
+        return None
+    for phrase in table.get(words[start].text, ()):
+        end = start + len(phrase.words)
+        if end <= len(words) and all(
+            words[i].text == phrase.words[i - start] and not _gap(folded, words, i).strip()
+            for i in range(start + 1, end)
         ):
-            return length
-    return 0
+            return phrase
+    return None
 
 
 def _hit_at(words: list[_Word], start: int, folded: str) -> _Hit | None:
     """A verdict phrase starting at word ``start``, with a negation in front if any."""
-    negation = _match(words, start, _NEGATION_PHRASES, folded)
-    if (
-        negation
-        and start + negation < len(words)
-        and not _gap(folded, words, start + negation).strip()
-    ):
-        inner = _hit_at(words, start + negation, folded)
-        if inner is not None and inner.strong:
-            flipped = Verdict.REJECT if inner.verdict is Verdict.APPROVE else None
-            return _Hit(
-                flipped,
-                True,
-                inner.end_word,
-                inner.end_char,
-                _span(folded, words, start, inner.end_word),
-            )
-    for strong, tables in ((True, _STRONG), (False, _WEAK)):
-        for verdict, table in tables.items():
-            length = _match(words, start, table, folded)
-            if length:
-                end = start + length
-                return _Hit(
-                    verdict, strong, end, words[end - 1].end, _span(folded, words, start, end)
-                )
-    return None
-
-
-def _span(folded: str, words: list[_Word], start: int, end: int) -> str:
-    return folded[words[start].start : words[end - 1].end]
+    negation = _find(words, start, _NEGATIONS_BEFORE, folded)
+    if negation is not None:
+        after = start + len(negation.words)
+        if after < len(words) and not _gap(folded, words, after).strip():
+            inner = _hit_at(words, after, folded)
+            if inner is not None and inner.strong:
+                flipped = Verdict.REJECT if inner.verdict is Verdict.APPROVE else None
+                return _Hit(flipped, True, inner.end_word, words[start].start, inner.end_char)
+    phrase = _find(words, start, _VERDICTS, folded)
+    if phrase is None:
+        return None
+    end = start + len(phrase.words)
+    return _Hit(phrase.verdict, phrase.strong, end, words[start].start, words[end - 1].end)
 
 
 def _read_line(line: str) -> tuple[Verdict | None, int, str]:
-    """(verdict, end of the verdict in ``line``, reason). end is -1 when there is none."""
+    """(verdict, end of the verdict in ``line``, reason). end is -1 when there is none.
+
+    ``line`` has no ignored characters (see ``_visible``). Reasons quote it as written:
+    fold keeps offsets.
+    """
     folded = fold(line)
     if "mailto:" in folded:
         return None, -1, "a mailto link, as in our notification, is not a verdict"
@@ -249,13 +321,16 @@ def _read_line(line: str) -> tuple[Verdict | None, int, str]:
     if first is None:
         return None, -1, "does not start with a verdict phrase"
     hit = first
+    said = line[first.start_char : first.end_char]
     if not first.strong:
         # "Nein, abgelehnt": a weak word may lead into a strong phrase of the same side.
         follow = _hit_at(words, first.end_word, folded) if first.end_word < len(words) else None
         if follow is not None and follow.strong:
             if follow.verdict is not first.verdict:
-                return None, -1, f"'{first.phrase}' and '{follow.phrase}' contradict each other"
+                then = line[follow.start_char : follow.end_char]
+                return None, -1, f"'{said}' and '{then}' contradict each other"
             hit = follow
+            said = line[hit.start_char : hit.end_char]
         else:
             tail = words[first.end_word :]
             gap = _gap(folded, words, first.end_word)
@@ -265,60 +340,114 @@ def _read_line(line: str) -> tuple[Verdict | None, int, str]:
                 and not courteous
                 and not (set(gap) & _SEPARATOR_CHARS and len(tail) <= _WEAK_TAIL_WORDS)
             ):
-                return None, -1, f"'{first.phrase}' is followed by more text: not read as a verdict"
+                return None, -1, f"'{said}' is followed by more text: not read as a verdict"
     if hit.verdict is None:
-        return None, -1, f"'{hit.phrase}' negates a rejection: not read as approval"
-    if _gap(folded, words, hit.end_word).lstrip().startswith("?"):
-        return None, -1, f"'{hit.phrase}?' is a question"
-    sentence_ended = set(_gap(folded, words, hit.end_word)) & {".", "!"}
-    if (
-        hit.end_word < len(words)
-        and not sentence_ended  # "Approved. If it breaks, call me" is a verdict
-        and _match(words, hit.end_word, _CONDITION_PHRASES, folded)
-    ):
-        condition = words[hit.end_word].text
-        return None, -1, f"'{hit.phrase}' is made conditional by '{condition}…': not a verdict"
+        return None, -1, f"'{said}' negates a rejection: not read as approval"
+    reason = _question(line, folded, words, start, hit) or _qualified(line, folded, words, hit)
+    if reason:
+        return None, -1, reason
+    return hit.verdict, hit.end_char, ""
+
+
+def _question(line: str, folded: str, words: list[_Word], start: int, hit: _Hit) -> str:
+    """Why the verdict is a question ("Approved?", "¿Aprobado?", "Εγκρίνεται;"), or ""."""
+    said = line[hit.start_char : hit.end_char]
+    end = _SENTENCE_END.search(folded, hit.end_char)
+    mark = folded[end.start()] if end else ""
+    after = folded[end.end() :] if end else ""
+    # A Greek keyboard types the question mark as ";": in Greek text, or at a line's end.
+    greek_question = mark == ";" and bool(_GREEK.search(line) or not after.strip())
+    if mark in _QUESTION_MARKS or greek_question or "¿" in folded[: words[start].start]:
+        return f"'{said}?' is a question"
+    particle = _find(words, hit.end_word, _QUESTIONS, folded)
+    if particle is not None and not _gap(folded, words, hit.end_word).strip():
+        return f"'{said} {line[words[hit.end_word].start : words[hit.end_word].end]}' is a question"
+    return ""
+
+
+def _qualified(line: str, folded: str, words: list[_Word], hit: _Hit) -> str:
+    """Why what follows the verdict on its line takes it back, or "".
+
+    A negation right after it or later in its sentence ("Jag godkänner inte"), a
+    condition right after it ("Approved once…", "Approved. Not until Friday"), an
+    opposite word in its sentence ("Ja, nein") or opposite strong phrase on its line.
+    """
+    said = line[hit.start_char : hit.end_char]
+    end = _SENTENCE_END.search(folded, hit.end_char)
+    sentence_end = end.start() if end else len(folded)
     index = hit.end_word
+    if index < len(words):
+        word = line[words[index].start : words[index].end]
+        gap = _gap(folded, words, index)
+        agreeing = _hit_at(words, index, folded)  # "Approved no problem", "Aprob, de acord"
+        if agreeing is not None and agreeing.verdict is not hit.verdict:
+            agreeing = None
+        negation = _find(words, index, _NEGATIONS_LATER, folded)
+        if negation is not None and agreeing is None and not gap.strip():
+            return f"'{said}' is negated by '{word}' after it"
+        if words[index].start < sentence_end:
+            # "Approved. If it breaks, call me" is a verdict; "Approved, if…" is not.
+            condition = _find(words, index, _CONDITIONS, folded)
+            if condition is not None and not (
+                agreeing is not None and agreeing.end_word - index > len(condition.words)
+            ):
+                return f"'{said}' is made conditional by '{word}…': not a verdict"
+        elif _find(words, index, _NEGATIONS_AFTER, folded):
+            return f"'{said}' is made conditional by '{word}…': not a verdict"
     while index < len(words):
         other = _hit_at(words, index, folded)
-        if other is None:
-            index += 1
+        opposite = other is not None and other.verdict not in (None, hit.verdict)
+        if other is not None and opposite and other.strong:
+            return f"both '{said}' and '{line[other.start_char : other.end_char]}' on one line"
+        if other is not None and not opposite:
+            index = other.end_word  # "Ja, kein Problem": a phrase of the same side
             continue
-        if other.strong and other.verdict is not None and other.verdict is not hit.verdict:
-            return None, -1, f"both '{hit.phrase}' and '{other.phrase}' on one line"
-        index = other.end_word
-    return hit.verdict, hit.end_char, ""
+        if words[index].start < sentence_end:
+            word = line[words[index].start : words[index].end]
+            if _find(words, index, _NEGATIONS_LATER, folded) is not None:
+                return f"'{said}' is negated by '{word}' later in its sentence"
+            if other is not None:  # an opposite weak word: "Ja, nein"
+                return f"both '{said}' and '{line[other.start_char : other.end_char]}' on one line"
+            if _UNSPACED.search(word):
+                text = words[index].text
+                if any(marker in text for marker in _UNSPACED_CONDITIONS):
+                    return f"'{said}' is made conditional by '{word}': not a verdict"
+                if any(marker in text for marker in _UNSPACED_NEGATIONS):
+                    return f"'{said}' is negated by '{word}' later in its sentence"
+        index = other.end_word if other is not None else index + 1
+    return ""
 
 
 def _clean_comment(text: str) -> str:
     text = _REFERENCE.sub("", text)
-    text = re.sub(r"^[\s,.;:!\-–—/|]+", "", text)
+    text = _LEADING_NOISE.sub("", text)
     return text.strip()
 
 
 def read_verdict(new_text: str, subject: str) -> VerdictReading:
     """The verdict in ``new_text`` (or, if it is empty, in ``subject``), comment and reasons."""
     lines = new_text.split("\n")
-    candidates = [i for i, line in enumerate(lines) if line.strip()]
+    visible = [_visible(line) for line in lines] if _IGNORED.search(new_text) else lines
+    candidates = [i for i, line in enumerate(visible) if line.strip()]
     if not candidates:
         return _read_subject(subject)
     index = candidates[0]
-    if _GREETING.match(lines[index]) and len(candidates) > 1:
+    if len(candidates) > 1 and _GREETING.match(fold(visible[index])):
         index = candidates[1]
-    line = lines[index]
+    line = visible[index]
     verdict, end, reason = _read_line(line)
     quoted = _shorten(line)
     if verdict is None:
         return VerdictReading(None, "", (f"no verdict in line {index + 1} ({reason}): '{quoted}'",))
     later = [i for i in candidates if i > index]
-    if later and _conditions(line, lines[later[0]]):
+    if later and _conditions(line, visible[later[0]]):
         return VerdictReading(
             None,
             "",
             (f"line {later[0] + 1} makes line {index + 1} conditional: '{_shorten(line)}…'",),
         )
     if later:
-        other, _, _ = _read_line(lines[later[0]])
+        other, _, _ = _read_line(visible[later[0]])
         if other is not None and other is not verdict:
             return VerdictReading(
                 None,
@@ -328,27 +457,56 @@ def read_verdict(new_text: str, subject: str) -> VerdictReading:
                     f"but line {later[0] + 1} says {other.value}",
                 ),
             )
-    comment = _clean_comment("\n".join([line[end:], *lines[index + 1 :]]))
+    rest = lines[index][_written_offset(lines[index], end) :]
+    comment = _clean_comment("\n".join([rest, *lines[index + 1 :]]))
     return VerdictReading(
         verdict, comment, (f"verdict '{verdict.value}' from line {index + 1}: '{quoted}'",)
     )
 
 
+def _written_offset(line: str, offset: int) -> int:
+    """Where ``offset`` of ``_visible(line)`` is in ``line``: comments keep bidi marks."""
+    if not _IGNORED.search(line):
+        return offset
+    seen = 0
+    for position, char in enumerate(line):
+        if seen == offset:
+            return position
+        if not _IGNORED.match(char):
+            seen += 1
+    return len(line)
+
+
 def _conditions(verdict_line: str, next_line: str) -> bool:
     """Does ``next_line`` make the verdict conditional ("Approved,\nbut not Monday")?
 
-    After a finished sentence ("Approved.") only a leading "not" does: "If it
-    breaks, call me" is then a comment.
+    After a finished sentence ("Approved.") only a leading negation ("Not until
+    Friday", "Nicht vor Freitag") does: "If it breaks, call me" is then a comment.
     """
     folded = fold(next_line)
     words = _words(folded)
-    if not words or not _match(words, 0, _CONDITION_PHRASES, folded):
+    if not words:
         return False
-    return words[0].text == "not" or not verdict_line.rstrip().endswith((".", "!"))
+    if _find(words, 0, _NEGATIONS_AFTER, folded):
+        return True
+    condition = _find(words, 0, _CONDITIONS, folded) is not None or any(
+        marker in words[0].text for marker in _UNSPACED_CONDITIONS
+    )
+    return condition and not verdict_line.rstrip().endswith((".", "!", "。", "！"))
+
+
+# Our mailto links prefill "APPROVE [APR-…] <title>": the verdict, then the tag, then the title.
+_MAILTO_SUBJECT = re.compile(
+    rf"^(?P<verdict>[^\[\]]{{1,40}}?)\s*\[\s*{TOKEN_PATTERN.pattern}\s*\](?P<title>.*)$", re.I
+)
 
 
 def _read_subject(subject: str) -> VerdictReading:
-    bare = _REFERENCE.sub("", _SUBJECT_PREFIX.sub("", subject or "")).strip()
+    unprefixed = _SUBJECT_PREFIX.sub("", _visible(subject or "")).strip()
+    mailto = _MAILTO_SUBJECT.match(unprefixed)
+    if mailto:
+        return _read_mailto_subject(mailto.group("verdict"), mailto.group("title"))
+    bare = _REFERENCE.sub("", unprefixed).strip()
     if not bare:
         return VerdictReading(None, "", ("no new text and no verdict in the subject",))
     verdict, end, reason = _read_line(bare)
@@ -361,6 +519,53 @@ def _read_subject(subject: str) -> VerdictReading:
     )
 
 
+def _read_mailto_subject(verdict_part: str, title: str) -> VerdictReading:
+    """ "APPROVE [APR-…] Deploy 4.2": the words before the tag decide; the title after it is
+    the request's, unless it holds a verdict of the other side."""
+    verdict, end, _ = _read_line(verdict_part)
+    if verdict is None or _clean_comment(verdict_part[end:]):
+        return VerdictReading(
+            None, "", (f"no new text, and the subject is not a verdict phrase: "
+                       f"'{_shorten(verdict_part)}'",)
+        )  # fmt: skip
+    folded = fold(_visible(title[:_MENTION_LIMIT]))
+    words = _words(folded)
+    for index in range(len(words)):
+        hit = _hit_at(words, index, folded)
+        if hit is not None and hit.strong and hit.verdict not in (None, verdict):
+            return VerdictReading(
+                None, "", (f"the subject says {verdict.value} but its title '{_shorten(title)}' "
+                           "says otherwise",)
+            )  # fmt: skip
+    return VerdictReading(
+        verdict, "", (f"verdict '{verdict.value}' from the subject: '{_shorten(verdict_part)}'",)
+    )
+
+
 def _shorten(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_MENTION_LIMIT = 20_000  # characters of one text scanned for verdict words
+
+
+def verdict_phrases(text: str) -> list[str]:
+    """Every verdict phrase (strong or weak, either side) anywhere in ``text``, as written.
+
+    For text a reader cannot see (hidden HTML): a verdict word there is a reason
+    to refuse the reply, wherever it stands.
+    """
+    visible = _visible(text[:_MENTION_LIMIT])
+    folded = fold(visible)
+    words = _words(folded)
+    found: list[str] = []
+    index = 0
+    while index < len(words):
+        hit = _hit_at(words, index, folded)
+        if hit is None:
+            index += 1
+            continue
+        found.append(visible[hit.start_char : hit.end_char])
+        index = hit.end_word
+    return found

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from approvals.replies import parse_reply
-from approvals.verdicts import Verdict, read_verdict
+from approvals.verdicts import Verdict, fold, read_verdict, verdict_phrases
 
 APPROVE, REJECT = Verdict.APPROVE, Verdict.REJECT
 REF = "[APR-ABCDEFGHIJKLMNOPQRSTUVWX]"
@@ -220,3 +220,175 @@ def test_the_senders_own_sign_off_is_not_part_of_the_comment(body: str, comment:
         "Message-ID: <s@example.test>\r\n\r\n" + body.replace("\n", "\r\n") + "\r\n"
     ).encode()
     assert parse_reply(raw).comment == comment
+
+
+# --- what the other languages need --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ich genehmige das nicht",
+        "Jag godkänner inte",
+        "Jeg godkender ikke",
+        "Jeg godkjenner ikke",
+        "I approve not",
+        "Approved for v1.2 not v1.3",
+        "Aprobado, no antes del viernes",
+        "Jeg afviser ikke",
+    ],
+)
+def test_a_negation_later_in_the_verdicts_sentence_is_no_verdict(text: str) -> None:
+    reading = read_verdict(text, "")
+    assert reading.verdict is None
+    assert "negated" in reading.reasons[0]
+
+
+def test_a_negation_in_a_later_sentence_is_a_comment() -> None:
+    reading = read_verdict("Approved. Don't forget the changelog", "")
+    assert (reading.verdict, reading.comment) == (APPROVE, "Don't forget the changelog")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Approved! Not until Friday", "Godkänt. Inte före fredag", "Approved... not really"],
+)
+def test_a_negation_opening_the_next_sentence_takes_the_verdict_back(text: str) -> None:
+    reading = read_verdict(text, "")
+    assert reading.verdict is None and "conditional" in reading.reasons[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Approved, right?",
+        "Εγκρίνεται\u037e",  # Greek question mark; NFKD folds it to ";"
+        "Εγκρίνεται;",  # what a Greek keyboard types for it
+        "OK;",  # the same at a line's end
+        "موافق؟",
+        "承認？",
+        "¿Aprobado?",
+        "¿Lo apruebo",
+        "Onaylandı mı",
+        "批准 吗",
+    ],
+)
+def test_questions_in_every_script_are_no_verdict(text: str) -> None:
+    reading = read_verdict(text, "")
+    assert reading.verdict is None
+    assert "question" in reading.reasons[0]
+
+
+def test_a_semicolon_after_a_latin_verdict_is_no_question() -> None:
+    reading = read_verdict("Approved; ship it", "")
+    assert (reading.verdict, reading.comment) == (APPROVE, "ship it")
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        ("承認しません", REJECT),
+        ("承認できません", REJECT),
+        ("承認しますか", None),
+        ("承認しないでください", None),
+        ("承認 しません", None),
+        ("批准吗", None),
+        ("批准了吗", None),
+        ("不批准", REJECT),
+        ("승인하지 않습니다", REJECT),
+        ("승인합니까", None),
+        ("승인 요청 드립니다", None),
+    ],
+)
+def test_negative_and_question_forms_without_spaces_are_never_approval(
+    text: str, verdict: Verdict | None
+) -> None:
+    assert read_verdict(text, "").verdict is verdict
+
+
+def test_a_condition_inside_a_word_without_spaces_is_no_verdict() -> None:
+    reading = read_verdict("同意，但是周五以后", "")
+    assert reading.verdict is None and "conditional" in reading.reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "comment"),
+    [
+        ("\u200fמאשר\u200f", ""),
+        ("\u202bموافق\u202c، شكراً", "شكراً"),
+        ("\u2067مرفوض\u2069: الإصدار خاطئ", "الإصدار خاطئ"),
+        ("Appro\u200bved", ""),
+        ("\ufeffApproved, ship it", "ship it"),
+        ("\u200e\n\nApproved", ""),
+    ],
+)
+def test_bidi_controls_and_zero_width_characters_are_ignored(text: str, comment: str) -> None:
+    reading = read_verdict(text, "")
+    assert reading.verdict is not None, reading.reasons
+    assert reading.comment == comment
+
+
+def test_a_comment_keeps_the_bidi_marks_it_was_written_with() -> None:
+    reading = read_verdict("موافق، النسخة \u200e1.2\u200e جاهزة", "")
+    assert reading.comment == "النسخة \u200e1.2\u200e جاهزة"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["مـوافـق", "مُوافِق", "موافقه", "ΕΓΚΕΚΡΙΜΕΝΟΣ", "εγκεκριμένος", "ONAYLIYORUM", "Onaylıyorum"],
+)
+def test_spelling_variants_of_one_word_read_alike(text: str) -> None:
+    assert read_verdict(text, "").verdict is APPROVE
+
+
+def test_fold_keeps_the_length_of_every_script() -> None:
+    text = "Ärger ΣΟΦΟΣ ς İı Łł Øø مُوافَقة ة ى 承認します 승인 ＯＫ；？\u037e"
+    assert len(fold(text)) == len(text)
+    assert fold("ΣΟΦΟΣ σοφος") == "σοφοσ σοφοσ"
+    assert fold("\u037e") == "?"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["승인 요청 드립니다", "Έγκριση απαιτείται από τον Γιάννη", "אישור קבלה"],
+)
+def test_a_button_label_noun_followed_by_text_is_no_verdict(text: str) -> None:
+    assert read_verdict(text, "").verdict is None
+
+
+@pytest.mark.parametrize("text", ["Ja, nein", "Yes, no", "Oui, non merci"])
+def test_opposite_words_in_one_sentence_are_no_verdict(text: str) -> None:
+    assert read_verdict(text, "").verdict is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nei prossimi giorni ti rispondo, ok?",
+        "Prima, verifica i numeri",
+        "Igen, jag behöver mer tid",
+        "Conforme falamos, precisamos revisar",
+        "Avvisa il team quando è pronto",
+        "Nu goedgekeurd door Jan",
+        "Tak, ale potrzebuję więcej czasu",
+        "Так, нет",
+        "Ben approved it yesterday",
+        "Onay, bugün bakabilir misin",
+        "אושר, תבדוק את זה בבקשה",
+        "通过邮件发送",
+        "好的，我看看",
+        "了解しました",
+        "Принято, спасибо",
+        "אשר לבקשתך",
+        "נדחה למחר",
+    ],
+)
+def test_words_that_mean_something_else_in_another_language_are_no_verdict(text: str) -> None:
+    assert read_verdict(text, "").verdict is None
+
+
+def test_verdict_phrases_are_returned_as_written() -> None:
+    assert verdict_phrases("Please APPROVE this; Nicht genehmigt") == [
+        "APPROVE",
+        "Nicht genehmigt",
+    ]
