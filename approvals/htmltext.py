@@ -14,21 +14,41 @@ plain-text part shows at the same place, so quote detection treats both
 alike), and ``<blockquote>`` content is prefixed with "> " per level. Head,
 style and script content is dropped. The walk is iterative: a hostile message
 with thousands of nested tags must not exhaust the recursion limit.
+
+Only what a mail client shows is rendered. Text can be put in an HTML reply
+that no reader sees (``display:none``, white on white, ``font-size:0``, …), and
+a decision must never come from it: :mod:`approvals.visibility` decides, per
+element, from inline styles, HTML attributes and the ``<style>`` blocks.
+``remove_hidden`` takes hidden text out of a tree and returns it, for callers
+that want to know what was there (hidden text can block a decision, never make
+one). The style sheet of a message is read once (``read_stylesheet``) and
+should be read before the quote is cut: a ``<style>`` block placed after the
+quote still styles the new text.
+
+Duplicate attributes keep their first value, as browsers do:
+``<span style="display:none" style="">`` is hidden in every client.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import re
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from bs4 import BeautifulSoup, NavigableString, Tag
-from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction
+from bs4.element import Comment, Declaration, Doctype, PageElement, ProcessingInstruction
 
-# Bigger bodies are truncated: html.parser is linear but slow, and an approval
-# reply never needs megabytes of markup to say yes or no.
-MAX_HTML_CHARS = 2_000_000
+from approvals.visibility import ROOT_BOX, Box, StyleBlock, Styler, Stylesheet, parse_stylesheet
+
+# Bigger bodies are truncated: html.parser is linear but slow (about a second per
+# megabyte with the visibility walk), and an approval reply never needs more markup
+# than this to say yes or no. Style blocks past the limit are still read.
+MAX_HTML_CHARS = 512_000
+_STYLE_BLOCK = re.compile(r"<style\b[^>]*>(.*?)(?:</style\s*>|\Z)", re.IGNORECASE | re.DOTALL)
 
 HR_LINE = "_" * 32
 
@@ -42,13 +62,189 @@ _BLOCKS = frozenset(
 )  # fmt: skip
 _PARAGRAPHS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "pre"})
 _NOT_TEXT = (Comment, Declaration, Doctype, ProcessingInstruction)
+# Where hidden text is collected, these separate words (a block, a cell, a line break).
+_WORD_BREAKS = _BLOCKS | _PARAGRAPHS | {"blockquote", "br", "hr", "td", "th"}
 _SPACES = re.compile(r"[ \t\r\n\f\v\u00a0]+")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
 def parse_html(html: str) -> BeautifulSoup:
     """Parse leniently; any input gives a tree."""
-    return BeautifulSoup(html[:MAX_HTML_CHARS], "html.parser")
+    return BeautifulSoup(html[:MAX_HTML_CHARS], "html.parser", on_duplicate_attribute="ignore")
+
+
+def read_stylesheet(root: Tag, *, overflow: str = "") -> Stylesheet:
+    """The rules of the ``<style>`` blocks under ``root``, for visibility.
+
+    Read it from the whole message, before any part is cut away, and pass the
+    source past ``MAX_HTML_CHARS`` as ``overflow``. A block a
+    client may not apply (``media="print"``, a non-CSS ``type``, inside
+    ``<template>``, a ``data:`` URI ``<link>``) only adds ways for text to be
+    hidden. Linked style sheets elsewhere cannot be read and are left out.
+    """
+    blocks = []
+    for element in root.find_all(("style", "link")):
+        if element.name == "link":
+            css = _data_stylesheet(element)
+            if css is not None:
+                blocks.append(StyleBlock(css, maybe=True))
+            continue
+        media = element.get("media")
+        kind = element.get("type")
+        maybe = (
+            (isinstance(media, str) and media.strip().lower() not in ("", "all", "screen"))
+            or (isinstance(kind, str) and kind.strip().lower() not in ("", "text/css"))
+            or element.find_parent("template") is not None
+        )
+        blocks.append(StyleBlock(element.get_text(), maybe))
+    # ``overflow``: the source past MAX_HTML_CHARS. Its style blocks may hide text above the
+    # cut in a client that reads it all; they can only add ways to be hidden here.
+    blocks.extend(StyleBlock(css, maybe=True) for css in _STYLE_BLOCK.findall(overflow))
+    return parse_stylesheet(blocks)
+
+
+def _data_stylesheet(link: Tag) -> str | None:
+    """The CSS of ``<link rel=stylesheet href="data:text/css,...">``, else None."""
+    rel = link.get("rel")
+    href = link.get("href")
+    rels = (
+        rel.lower().split() if isinstance(rel, str) else [str(item).lower() for item in rel or ()]
+    )
+    if "stylesheet" not in rels or not isinstance(href, str):
+        return None
+    header, comma, data = href.strip().partition(",")
+    if not comma or not header.lower().startswith("data:"):
+        return None
+    if header.lower().endswith(";base64"):
+        try:
+            return base64.b64decode(data, validate=False).decode("utf-8", "replace")
+        except binascii.Error:
+            return None
+    return urllib.parse.unquote(data)
+
+
+def remove_hidden(root: Tag, stylesheet: Stylesheet | None = None) -> list[str]:
+    """Take the text a mail client would not show out of ``root``; return it.
+
+    One string per stretch of hidden text between visible words, in document
+    order, whitespace collapsed; words split by block edges stay apart. Pass
+    the ``stylesheet`` read before cutting the quote; by default the
+    ``<style>`` blocks still under ``root`` are read.
+    """
+    sheet = read_stylesheet(root) if stylesheet is None else stylesheet
+    if not _anything_hidden(root, Styler(sheet)):
+        return []  # the common case, found by a cheaper walk over tags only
+    styler = Styler(sheet)
+    start = _start_box(root, styler)
+    found: list[str] = []
+    run: list[str] = []  # hidden text since the last visible word
+    doomed: list[PageElement] = []
+
+    def close_run() -> None:
+        if run:
+            text = _SPACES.sub(" ", "".join(run)).strip()
+            if text:
+                found.append(text)
+            run.clear()
+
+    # (node, box of its parent, whether it is inside a hidden element); None marks a block end.
+    stack: list[tuple[PageElement | None, Box, bool]] = [(root, start, False)]
+    while stack:
+        node, box, inside_hidden = stack.pop()
+        if node is None:
+            run.append(" ")
+            continue
+        if isinstance(node, NavigableString):
+            if isinstance(node, _NOT_TEXT):
+                continue
+            if inside_hidden or box.text_hidden:
+                run.append(str(node))
+                if not inside_hidden:
+                    doomed.append(node)
+            elif node.strip():
+                close_run()
+            else:
+                run.append(" ")
+            continue
+        if not isinstance(node, Tag):
+            continue
+        name = (node.name or "").lower()
+        if name in _SKIPPED:
+            continue
+        inner = box
+        if not inside_hidden and not isinstance(node, BeautifulSoup):
+            inner = styler.box(box, name, node.attrs)
+            if inner.hidden:
+                inside_hidden = True
+                doomed.extend(node.contents if node is root else [node])
+        if name in _WORD_BREAKS:
+            run.append(" ")
+            stack.append((None, inner, inside_hidden))
+        if name == "img":
+            alt = node.get("alt")
+            if isinstance(alt, str) and alt.strip():
+                if inside_hidden or inner.text_hidden:
+                    run.append(f" {alt} ")
+                    if not inside_hidden:
+                        doomed.append(node)
+                else:
+                    close_run()
+            continue
+        stack.extend((child, inner, inside_hidden) for child in reversed(node.contents))
+    close_run()
+    for element in doomed:
+        element.extract()
+    return found
+
+
+def _start_box(root: Tag, styler: Styler) -> Box:
+    """The box the top of ``root`` sits in.
+
+    A browser always has ``<html>`` and ``<body>``; html.parser only has those
+    written. When the style sheet names them, the missing ones are styled here
+    (with no attributes), so ``body{color:#fff}`` and ``body .x`` apply.
+    """
+    box = ROOT_BOX
+    if isinstance(root, BeautifulSoup) and styler.stylesheet.names_root:
+        for name in ("html", "body"):
+            if root.find(name) is None:
+                box = styler.box(box, name, {})
+    return box
+
+
+def _anything_hidden(root: Tag, styler: Styler) -> bool:
+    """Whether any text or image text under ``root`` is hidden (whitespace aside)."""
+    box = _start_box(root, styler)
+    if box.hidden:
+        return True
+    if not isinstance(root, BeautifulSoup):
+        box = styler.box(box, (root.name or "").lower(), root.attrs)
+        if box.hidden:
+            return True
+    stack: list[tuple[Tag, Box]] = [(root, box)]
+    while stack:
+        tag, box = stack.pop()
+        for child in tag.contents:
+            if isinstance(child, Tag):
+                name = (child.name or "").lower()
+                if name in _SKIPPED:
+                    continue
+                inner = styler.box(box, name, child.attrs)
+                if inner.hidden:
+                    return True
+                if name == "img" and inner.text_hidden:
+                    alt = child.get("alt")
+                    if isinstance(alt, str) and alt.strip():
+                        return True
+                stack.append((child, inner))
+            elif (
+                box.text_hidden
+                and isinstance(child, NavigableString)
+                and not isinstance(child, _NOT_TEXT)
+                and child.strip()
+            ):
+                return True
+    return False
 
 
 @dataclass
@@ -57,9 +253,22 @@ class _Line:
     depth: int = 0
 
 
-def render_text(root: Tag, *, is_quote: Callable[[Tag], bool] | None = None) -> str:
-    """Render ``root`` as text. ``is_quote(tag)`` decides which blockquotes get "> "."""
+def render_text(
+    root: Tag,
+    *,
+    is_quote: Callable[[Tag], bool] | None = None,
+    stylesheet: Stylesheet | None = None,
+) -> str:
+    """Render what a reader sees of ``root`` as text.
+
+    ``is_quote(tag)`` decides which blockquotes get "> ". ``stylesheet``: as
+    for :func:`remove_hidden`; by default the ``<style>`` blocks under ``root``.
+    """
     quote_test = is_quote or (lambda tag: True)
+    styler = Styler(read_stylesheet(root) if stylesheet is None else stylesheet)
+    box = _start_box(root, styler)
+    if box.hidden:
+        return ""
     lines: list[_Line] = [_Line()]
     depth = 0
     in_pre = 0
@@ -84,6 +293,13 @@ def render_text(root: Tag, *, is_quote: Callable[[Tag], bool] | None = None) -> 
             line.depth = max(line.depth, depth)
         line.text += text
 
+    def restore(outer: Box) -> Callable[[], None]:
+        def leave() -> None:
+            nonlocal box
+            box = outer
+
+        return leave
+
     # The stack holds nodes to enter and callables to run when a tag is left.
     stack: list[object] = [root]
     while stack:
@@ -92,7 +308,7 @@ def render_text(root: Tag, *, is_quote: Callable[[Tag], bool] | None = None) -> 
             item()  # type: ignore[operator]  # an exit action (Tags are callable too: test first)
             continue
         if isinstance(item, NavigableString):
-            if isinstance(item, _NOT_TEXT):
+            if isinstance(item, _NOT_TEXT) or box.text_hidden:
                 continue
             text = str(item)
             if in_pre:
@@ -106,6 +322,9 @@ def render_text(root: Tag, *, is_quote: Callable[[Tag], bool] | None = None) -> 
         name = (item.name or "").lower()
         if name in _SKIPPED:
             continue
+        inner = box if isinstance(item, BeautifulSoup) else styler.box(box, name, item.attrs)
+        if inner.hidden:
+            continue
         if name == "br":
             newline()
             continue
@@ -116,10 +335,13 @@ def render_text(root: Tag, *, is_quote: Callable[[Tag], bool] | None = None) -> 
             continue
         if name == "img":
             alt = item.get("alt")
-            if isinstance(alt, str) and alt.strip():
+            if isinstance(alt, str) and alt.strip() and not inner.text_hidden:
                 write(alt.strip())
             continue
         exits: list[Callable[[], None]] = []
+        if inner is not box:
+            exits.append(restore(box))
+            box = inner
         if name == "blockquote" and quote_test(item):
             breaks(1)
 
