@@ -427,7 +427,15 @@ class ReplyHandler:
         self, session: Session, batch: _Batch, parsed: ParsedReply, now: datetime
     ) -> NotificationRow:
         """Find the notification this reply answers, and check the reply may speak for it."""
+        if len(parsed.tokens) > 1:
+            first, second = parsed.tokens[0], parsed.tokens[1]
+            raise _Refusal(
+                f"ambiguous: {first.place} carries the token of notification "
+                f"{_notification_number(first.token)} and {second.place} the token of "
+                f"notification {_notification_number(second.token)}; refused, not guessed"
+            )
         notification, expired = self._identify(session, batch, parsed.token, parsed.references, now)
+        _check_references(batch, parsed, notification)
         if parsed.sender != notification.approver:
             raise _Refusal(
                 f"wrong sender: {parsed.sender or 'no From address'} is not "
@@ -435,6 +443,14 @@ class ReplyHandler:
                 notification.request_id,
             )
         replies = self._settings.replies
+        if parsed.on_behalf_of is not None and not replies.allow_on_behalf:
+            # DMARC vouches for the domain, not the person: a colleague's Sender header
+            # beside the approver's From passes DMARC all the same.
+            raise _Refusal(
+                f"sent on behalf: the Sender header names {parsed.on_behalf_of}, not "
+                f"{notification.approver} (set [replies] allow_on_behalf = true to accept)",
+                notification.request_id,
+            )
         if replies.require_dmarc_pass and not dmarc_passed(parsed, replies.trusted_authserv_ids):
             raise _Refusal(
                 "sender not authenticated: no DMARC pass from a trusted server "
@@ -462,3 +478,32 @@ class ReplyHandler:
         notification.last_error = "bounced: " + "; ".join(parsed.reasons)[:500]
         session.add(notification)
         return f"bounce: notification {notification.id} to {notification.approver} undeliverable"
+
+
+def _notification_number(token: str) -> str:
+    """The notification id a token claims, for a reason a person reads (never the token)."""
+    try:
+        return str(decode_token(token).notification_id)
+    except InvalidToken:
+        return "(malformed)"
+
+
+def _check_references(batch: _Batch, parsed: ParsedReply, notification: NotificationRow) -> None:
+    """In-Reply-To and References must not point at another approver's or request's mail.
+
+    An answer or receipt we sent belongs to the same request and approver as the
+    notification it answers, so a reply to one of those agrees.
+    """
+    for reference in parsed.references:
+        other = batch.by_message_id.get(reference)
+        if other is None:
+            continue
+        if (other.request_id, other.approver) != (notification.request_id, notification.approver):
+            named_by = "the token" if parsed.token is not None else "In-Reply-To/References"
+            raise _Refusal(
+                f"ambiguous: {named_by} names notification {notification.id} (request "
+                f"{notification.request_id}, {notification.approver}) but In-Reply-To/"
+                f"References also name notification {other.id} (request {other.request_id}, "
+                f"{other.approver}); refused, not guessed",
+                notification.request_id,
+            )

@@ -67,7 +67,9 @@ def render_notification(
     reply_to = reply_address(outbound, token)
 
     def mailto(verdict: str) -> str:
-        subject = quote(f"{verdict} [{reference}]")
+        # The title too, so the approver's sent mail says what was decided; the reader
+        # takes the verdict from before the tag (approvals.verdicts).
+        subject = quote(f"{verdict} [{reference}] {' '.join(title.split())[:80]}".rstrip())
         return f"mailto:{reply_to}?subject={subject}&body={verdict}"
 
     context = {

@@ -40,7 +40,15 @@ from dataclasses import dataclass
 
 from bs4 import BeautifulSoup, Tag
 
-from approvals.htmltext import parse_html, render_text
+from approvals import boilerplate
+from approvals.htmltext import (
+    MAX_HTML_CHARS,
+    parse_html,
+    read_stylesheet,
+    remove_hidden,
+    render_text,
+)
+from approvals.verdicts import verdict_phrases
 
 # --- line classes -----------------------------------------------------------------------------
 
@@ -50,52 +58,43 @@ _PUNCT_ONLY = re.compile(r"^[\s\-_=*~#.·—–]+$")
 
 # At most four tokens before a digit: "On Tue, Apr 3, 2012", "Le lun. 15 nov.", "30.09.2017".
 _OPENER = re.compile(r"^[\s\W]{0,6}(?:\S{1,12}\s+){0,3}\S{0,12}\d")
-_DATEISH = re.compile(r"\d{1,2}[:.h]\d{2}|\b(?:19|20)\d{2}\b")
+_DATEISH = re.compile(r"\d{1,2}[:.h]\d{2}|\b(?:19|20)\d{2}\b|(?:19|20)\d{2}\s*[年년]")
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
-_VERBS = (
-    r"wrote|writes|sent|schrieb|geschrieben|a\s+[ée]crit|[ée]crit|escribi[óo]|ha\s+escrito|"
-    r"schreef|geschreven|skrev|skriver|napisa[łl]a?(?:\s*\(a\))?|escreveu|kirjoitti|"
-    r"написала?(?:\s*\(а\))?|пишет|đã\s+viết|ha\s+scritto|scrisse|írta|napsal(?:a|\(a\))?|yazdı"
-)
-_VERB_AT_END = re.compile(rf"(?:{_VERBS})\s*:?\s*-*\s*$", re.IGNORECASE)
+_VERBS = "|".join(re.escape(verb) for verb in sorted(boilerplate.ATTRIBUTION_VERBS))
+_LETTERS = re.compile(r"[^\W\d_]+")
 _DASHED_WROTE = re.compile(rf"^\s*-{{2,}}.{{1,150}}\b(?:{_VERBS})\s*:?\s*-{{2,}}\s*$", re.I)
 _EMBEDDED_ON = re.compile(
     rf"^(?P<before>.*?\S)[\s-]*(?P<attribution>\bOn\s.{{4,200}}?(?:{_VERBS})\s*:\s*)$", re.I
 )
-_ENDS_WITH_COLON = re.compile(r":\s*$")
+# "Am 03.04.2012 um 16:19 schrieb Max Mustermann": some clients write no colon.
+_OPENER_WORD = re.compile(rf"^\s*(?:{boilerplate.ATTRIBUTION_OPENERS})(?:\s|(?=\d))", re.IGNORECASE)
+# "Wiadomość napisana przez Jan <jan@x.pl> w dniu 03.04.2012, o godz. 16:19:" (Apple Mail, pl).
+_APPLE_POLISH = re.compile(r"^\s*wiadomość napisana przez\s", re.IGNORECASE)
+_ENDS_WITH_COLON = re.compile(r"[:：]\s*$")
 
+_DASHES = r"[-=_*]{2,}"
 _ORIGINAL_MESSAGE = re.compile(
-    r"^\s*[-=_*]{2,}\s*(?:original message|reply message|original|ursprüngliche nachricht|"
-    r"originalnachricht|antwort nachricht|oprindelig (?:meddelelse|besked|e-mail)|"
-    r"message d'origine|message original|mensaje original|messaggio originale|"
-    r"oorspronkelijk bericht|origineel bericht|originalmeddelande|ursprungligt meddelande|"
-    r"opprinnelig melding|mensagem original|wiadomość oryginalna|oryginalna wiadomość|"
-    r"alkuperäinen viesti|исходное сообщение|původní zpráva)\s*[-=_*]{2,}\s*$",
-    re.IGNORECASE,
+    rf"^\s*{_DASHES}\s*(?:{boilerplate.ORIGINAL_MESSAGE})\s*{_DASHES}", re.IGNORECASE
 )
 _FORWARDED = re.compile(
-    r"^\s*(?:[-=_*]{2,}\s*(?:forwarded message|weitergeleitete nachricht|message transféré|"
-    r"mensaje reenviado|messaggio inoltrato|doorgestuurd bericht|mensagem encaminhada|"
-    r"videresendt (?:meddelelse|besked|melding)|vidarebefordrat meddelande)|"
-    r"begin forwarded message:|anfang der weitergeleiteten nachricht:|"
-    r"début du message réexpédié :?)",
+    rf"^\s*(?:{_DASHES}\s*(?:{boilerplate.FORWARDED})|{boilerplate.FORWARD_OPENERS})",
     re.IGNORECASE,
 )
 _UNDERSCORES = re.compile(r"^\s*_{5,}\s*$")
 
-_FROM_KEYS = (
-    r"from|von|de|van|da|fra|från|od|от|mittente|remetente|lähettäjä|feladó|kimden|"
-    r"message du|date|datum|dato|data|fecha|päivämäärä|дата|sent|gesendet|envoyé|envoyé le"
+_KEY = r"^\s*[*_]{{0,2}}(?:{keys})[*_]{{0,2}}\s*[:：]"
+_HEADER_FROM = re.compile(_KEY.format(keys=boilerplate.HEADER_FROM_KEYS), re.IGNORECASE)
+_HEADER_DATE = re.compile(_KEY.format(keys=boilerplate.HEADER_DATE_KEYS), re.IGNORECASE)
+_HEADER_START = re.compile(
+    _KEY.format(keys=f"{boilerplate.HEADER_FROM_KEYS}|{boilerplate.HEADER_DATE_KEYS}"),
+    re.IGNORECASE,
 )
-_OTHER_KEYS = (
-    r"to|an|à|a|aan|til|till|do|para|кому|destinatario|vastaanottaja|"
-    r"cc|kopie|copie à|cc :|subject|betreff|objet|onderwerp|oggetto|asunto|assunto|emne|ämne|"
-    r"temat|тема|aihe|sujet|sendt|skickat|verzonden|inviato|enviado|enviada|wysłane|"
-    r"отправлено|lähetetty|reply-to|antwort an|répondre à"
-)
-_HEADER_START = re.compile(rf"^\s*[*_]{{0,2}}(?:{_FROM_KEYS})[*_]{{0,2}}\s*:", re.IGNORECASE)
 _HEADER_ANY = re.compile(
-    rf"^\s*[*_]{{0,2}}(?:{_FROM_KEYS}|{_OTHER_KEYS})[*_]{{0,2}}\s*:", re.IGNORECASE
+    _KEY.format(
+        keys=f"{boilerplate.HEADER_FROM_KEYS}|{boilerplate.HEADER_DATE_KEYS}|"
+        f"{boilerplate.HEADER_OTHER_KEYS}"
+    ),
+    re.IGNORECASE,
 )
 
 # Our own notification, for clients that quote it without any marker.
@@ -105,21 +104,20 @@ _OUR_NOTIFICATION = re.compile(
     re.IGNORECASE,
 )
 
+# Security banners that gateways put above the reply (see approvals.boilerplate).
+_BANNER_OPENER = re.compile(rf"^\s*(?:{boilerplate.BANNER_OPENERS})", re.IGNORECASE)
+_BANNER_EXTERNAL = re.compile(boilerplate.BANNER_EXTERNAL, re.IGNORECASE)
+_BANNER_FIRST_CONTACT = re.compile(rf"^\s*(?:{boilerplate.BANNER_FIRST_CONTACT})", re.I)
+_BANNER_MAX_LINES = 6
+_BANNER_MAX_CHARS = 600
+
 # --- signatures -------------------------------------------------------------------------------
 
-_SEPARATOR = re.compile(r"^\s*(?:-{2,}|_{2,})\s*$")
+_SEPARATOR = re.compile(r"^\s*(?:-{2,}|_{2,}|[=*~#+]{3,}|[━─—–═]{3,})\s*$")
 _DASH_NAME = re.compile(r"^\s*-\s?[^\W\d_][\w.]{0,20}\s*$")
-_MOBILE_FOOTER = re.compile(
-    r"^\s*(?:sent (?:from|with|via|using) .{1,70}|sent wirelessly .{1,80}|"
-    r"get outlook for .{1,60}|"
-    r"envoy[ée] (?:de|depuis|à partir de|a partir de|sans fil par|avec|via) .{1,70}|"
-    r"gesendet (?:von|mit|vom|aus|über) .{1,60}|von meinem .{1,40} gesendet|"
-    r"enviado (?:desde|de|do|con|com|a partir d[eo]|via) .{1,70}|"
-    r"verzonden (?:vanaf|met|van|via) .{1,60}|verstuurd (?:vanaf|met|van|via) .{1,60}|"
-    r"inviato (?:da|dal|con|tramite) .{1,60}|sendt fra .{1,60}|skickat från .{1,60}|"
-    r"wysłane z .{1,60}|lähetetty .{1,60}|(?:sent )?via mobile)\s*$",
-    re.IGNORECASE,
-)
+_MOBILE_FOOTER = re.compile(rf"^\s*(?:{'|'.join(boilerplate.MOBILE_FOOTERS)})\s*$", re.IGNORECASE)
+_CONFIDENTIAL = re.compile(boilerplate.CONFIDENTIAL, re.IGNORECASE)
+_MESSAGE_WORD = re.compile(boilerplate.MESSAGE_WORDS, re.IGNORECASE)
 _VALEDICTION = re.compile(
     r"^\s*(?:thanks|thank you|thanks again|many thanks|thx|cheers|regards|best regards|"
     r"kind regards|warm regards|best wishes|best|all the best|sincerely|yours|br|"
@@ -140,21 +138,49 @@ _ATTRIBUTION_MAX_CHARS = 400
 
 
 @dataclass(frozen=True)
+class BodyReading:
+    """The new text of a body and, for HTML, the text of hidden elements in it."""
+
+    new_text: str
+    hidden_texts: tuple[str, ...] = ()
+
+
+# A plain-text body is read up to here: an approver's new text is never this long, and a
+# pasted 20 MB log must cost what 256 KB costs (HTML has its own limit, MAX_HTML_CHARS).
+MAX_TEXT_CHARS = 256_000
+
+# Invisible characters: bidi controls (Arabic and Hebrew clients wrap lines in them), zero-width
+# characters and the soft hyphen. A reader sees the text without them, and so do we.
+_INVISIBLE = dict.fromkeys(
+    [0x00AD, 0x061C, 0xFEFF, *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+)
+
+
+@dataclass(frozen=True)
 class _Cut:
-    kind: str  # "attribution" | "quote" | "forward"
+    kind: str  # "attribution" (a ">" quote may follow, then more new text) | "quote"
     end: int  # index after the splitter's last line
     before: str | None = None  # text sharing the splitter's line, kept
 
 
 def extract_new_text(body: str, *, html: bool = False) -> str:
     """What the writer added: quote, signature and mobile footer removed, trimmed."""
+    return read_body(body, html=html).new_text
+
+
+def read_body(body: str, *, html: bool = False) -> BodyReading:
+    """The new text, and (HTML) the texts of hidden elements outside the quote."""
+    hidden: tuple[str, ...] = ()
     if html:
-        lines = _html_lines(body)
+        lines, hidden = _html_lines(body)
     else:
+        if len(body) > MAX_TEXT_CHARS:  # what lies beyond is not anybody's new text
+            body = body[: body.rfind("\n", 0, MAX_TEXT_CHARS) + 1 or MAX_TEXT_CHARS]
+        body = body.translate(_INVISIBLE)
         lines = body.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    kept = _cut_quotes(lines, html=html)
+    kept = _cut_quotes(_cut_banner(lines), html=html)
     kept = _cut_signature(kept, guess=not html)
-    return _trim(kept)
+    return BodyReading(_trim(kept), hidden)
 
 
 # --- HTML ------------------------------------------------------------------------------------
@@ -171,13 +197,17 @@ _SIGNATURE_CLASSES = ("gmail_signature", "moz-signature", "signature")
 _SIGNATURE_IDS = frozenset({"signature", "zm-_id_-sgn", "ms-outlook-mobile-signature"})
 
 
-def _html_lines(html: str) -> list[str]:
-    soup = parse_html(html)
+def _html_lines(html: str) -> tuple[list[str], tuple[str, ...]]:
+    """The rendered lines outside the quote, and the hidden texts among them."""
+    soup = parse_html(html[:MAX_HTML_CHARS].translate(_INVISIBLE))
+    # Before the cut: a <style> in the quote, or past the size limit, styles the new text too.
+    stylesheet = read_stylesheet(soup, overflow=html[MAX_HTML_CHARS:])
     _cut_html_quote(soup)
     for tag in soup.find_all(_is_signature_container):
         tag.extract()
-    text = render_text(soup, is_quote=_is_quoting_blockquote)
-    return text.split("\n")
+    hidden = tuple(remove_hidden(soup, stylesheet))  # hidden text in the quote is not theirs
+    text = render_text(soup, is_quote=_is_quoting_blockquote, stylesheet=stylesheet)
+    return text.split("\n"), hidden
 
 
 def _classes(tag: Tag) -> list[str]:
@@ -217,8 +247,6 @@ def _is_quote_container(tag: Tag) -> bool:
 def _cut_html_quote(soup: BeautifulSoup) -> None:
     """Remove the first quote container and everything after it in document order."""
     for tag in soup.find_all(_is_quote_container):
-        if _FORWARDED.match(tag.get_text(" ", strip=True)[:200]):
-            continue  # Gmail wraps forwarded messages in gmail_quote too: keep them
         node: Tag | None = tag
         while node is not None and node is not soup:
             for sibling in list(node.next_siblings):
@@ -233,6 +261,7 @@ def _cut_html_quote(soup: BeautifulSoup) -> None:
 
 def _cut_quotes(lines: Sequence[str], *, html: bool) -> list[str]:
     kept: list[str] = []
+    kept_text = False  # has any line with text been kept yet?
     count = len(lines)
     last_text = max((i for i, line in enumerate(lines) if not _BLANK.match(line)), default=-1)
     index = 0
@@ -242,24 +271,25 @@ def _cut_quotes(lines: Sequence[str], *, html: bool) -> list[str]:
             end = _quote_run_end(lines, index)
             quoted = sum(1 for i in range(index, end) if _QUOTED.match(lines[i]))
             at_end = end > last_text
-            at_start = not any(previous.strip() for previous in kept)
-            if html or quoted >= 2 or at_end or at_start:
+            if html or quoted >= 2 or at_end or not kept_text:
                 _drop_attribution(kept)
+                kept_text = any(previous.strip() for previous in kept[-4:]) or (
+                    kept_text and bool(kept)
+                )
                 index = _skip_blank(lines, end)
                 continue
             kept.append(line)
+            kept_text = True
             index += 1
             continue
         cut = _splitter_at(lines, index)
         if cut is None:
             kept.append(line)
+            kept_text = kept_text or bool(line.strip())
             index += 1
             continue
         if cut.before:
             kept.append(cut.before)
-        if cut.kind == "forward":
-            kept.extend(lines[index:])
-            break
         after = cut.end
         while after < count and _BLANK.match(lines[after]):
             after += 1
@@ -315,10 +345,12 @@ def _wrapped_into_quote(lines: Sequence[str], index: int) -> bool:
 
 def _drop_attribution(kept: list[str]) -> None:
     """Remove the "… wrote:" lines just above a ">" run that the splitter rules missed."""
-    end = len(kept)
-    while end and _BLANK.match(kept[end - 1]):
-        end -= 1
-    nonblank = [i for i in range(end) if not _BLANK.match(kept[i])][-3:]
+    nonblank: list[int] = []  # the last three lines with text, in order
+    index = len(kept) - 1
+    while index >= 0 and len(nonblank) < 3:
+        if not _BLANK.match(kept[index]):
+            nonblank.insert(0, index)
+        index -= 1
     for width in range(1, len(nonblank) + 1):
         first = nonblank[-width]
         joined = " ".join(kept[i].strip() for i in nonblank[-width:])
@@ -326,7 +358,7 @@ def _drop_attribution(kept: list[str]) -> None:
             continue
         has_email = bool(_EMAIL.search(joined))
         if (has_email and _DATEISH.search(joined)) or (
-            _ENDS_WITH_COLON.search(joined) and (has_email or _VERB_AT_END.search(joined))
+            _ENDS_WITH_COLON.search(joined) and (has_email or _verb_at_end(joined))
         ):
             del kept[first:]
             return
@@ -334,9 +366,7 @@ def _drop_attribution(kept: list[str]) -> None:
 
 def _splitter_at(lines: Sequence[str], index: int) -> _Cut | None:
     line = lines[index]
-    if _FORWARDED.match(line):
-        return _Cut("forward", index + 1)
-    if _ORIGINAL_MESSAGE.match(line) or _OUR_NOTIFICATION.match(line):
+    if _FORWARDED.match(line) or _ORIGINAL_MESSAGE.match(line) or _OUR_NOTIFICATION.match(line):
         return _Cut("quote", index + 1)
     if _UNDERSCORES.match(line):
         following = _next_nonblank(lines, index + 1, limit=2)
@@ -347,13 +377,15 @@ def _splitter_at(lines: Sequence[str], index: int) -> _Cut | None:
         return _Cut("quote", index + 1)
     if _DASHED_WROTE.match(line):
         return _Cut("attribution", index + 1)
-    end = _attribution_end(lines, index)
-    if end is not None:
-        return _Cut("attribution", end)
-    embedded = _EMBEDDED_ON.match(line)
+    embedded = (  # "reply On Wed, … wrote:": the text before is kept
+        _EMBEDDED_ON.match(line) if line.rstrip().endswith(":") and "on " in line.lower() else None
+    )
     if embedded and _DATEISH.search(embedded.group("attribution")):
         before = embedded.group("before").rstrip(" -")
         return _Cut("attribution", index + 1, before=before or None)
+    end = _attribution_end(lines, index)
+    if end is not None:
+        return _Cut("attribution", end)
     return None
 
 
@@ -365,21 +397,53 @@ def _next_nonblank(lines: Sequence[str], start: int, *, limit: int) -> int | Non
 
 
 def _is_header_block(lines: Sequence[str], start: int) -> bool:
-    """A header line followed, within six lines, by another header line."""
-    for index in range(start + 1, min(len(lines), start + 7)):
-        if _HEADER_ANY.match(lines[index]):
-            return True
-    return False
+    """Header lines as a client quotes them: two or more keys close together, with an address
+    in the From line, or a dated Date/Sent line beside a From or an address ("From: now on…"
+    and "Date: Friday works" are prose)."""
+    keys: list[int] = []
+    index = start
+    while index < len(lines) and index < start + 8:
+        line = lines[index]
+        if _HEADER_ANY.match(line):
+            keys.append(index)
+        elif _BLANK.match(line) or not keys or index - keys[-1] > 1:
+            break  # one wrapped line may follow a header line ("Subject: Two\nline subject")
+        index += 1
+    if len(keys) < 2:
+        return False
+    has_from = any(_HEADER_FROM.match(lines[i]) for i in keys)
+    addressed = [i for i in keys if "@" in lines[i] or "mailto" in lines[i].lower()]
+    dated = any(_HEADER_DATE.match(lines[i]) and re.search(r"\d", lines[i]) for i in keys)
+    if any(_HEADER_FROM.match(lines[i]) for i in addressed):
+        return True  # "From: Bob <bob@x>" and a second key
+    return dated and (has_from or bool(addressed))  # "Date: 16 May 2012 …" + "To: a@b"
 
 
 def _attribution_end(lines: Sequence[str], start: int) -> int | None:
+    """Index after an attribution starting at ``start`` (wrapped over up to five lines)."""
     first = lines[start]
-    if not _OPENER.match(first) or len(first) > 300:
+    if len(first) > 300:
         return None
+    opener = bool(_OPENER.match(first))
+    attribution_like = (
+        opener
+        or "@" in first
+        or _OPENER_WORD.match(first)
+        or _APPLE_POLISH.match(first)
+        or _has_verb(first)
+    )
+    if not attribution_like:
+        return None  # "Hello" above a wrapped attribution is the writer's own line
+    # Clients that wrap an attribution may leave blank lines inside it, but then its first
+    # line says so ("On Tue, Apr 11, 2017 at 10:07 PM John Smith"); "Rejected: use 4.2.2
+    # instead" above a quote is the writer's own line.
+    blanks_inside = bool(_OPENER_WORD.match(first) or _DATEISH.search(first))
     parts: list[str] = []
     for index in range(start, min(len(lines), start + 5)):
         line = lines[index].strip()
         if not line:
+            if not blanks_inside:
+                return None
             continue
         if parts and parts[-1][-1:] in ".!?":
             return None  # a sentence ended: this is prose, not a wrapped attribution
@@ -387,15 +451,41 @@ def _attribution_end(lines: Sequence[str], start: int) -> int | None:
         joined = " ".join(parts)
         if len(joined) > _ATTRIBUTION_MAX_CHARS:
             return None
-        if _VERB_AT_END.search(joined) and (_DATEISH.search(joined) or "@" in joined):
-            return index + 1
-        if (
-            _ENDS_WITH_COLON.search(joined)
-            and ("@" in joined or "mailto" in joined)
-            and _DATEISH.search(joined)
-        ):
+        if _is_attribution(joined, opener=opener):
             return index + 1
     return None
+
+
+def _is_attribution(text: str, *, opener: bool) -> bool:
+    # Cheap tests first: this runs on every line of a pasted 20 MB log.
+    addressed = "@" in text
+    dated = bool(_DATEISH.search(text))
+    if not (dated or addressed):
+        return False
+    colon = text.rstrip()[-1:] in (":", "：")
+    if opener and _verb_at_end(text):
+        return True  # "On Tue, 3 Apr 2012 at 16:19, Bob <bob@x> wrote:"
+    if not dated:
+        return False
+    if opener and colon and (addressed or "mailto" in text):
+        return True  # "26.06.2014, 14:41, "Bob" <bob@x>:"
+    if colon and (_APPLE_POLISH.match(text) or _has_verb(text)):
+        return True  # "Max schrieb am Di., 3. Apr. 2012, 16:19:", "… كتب محمد:"
+    # "Am 03.04.2012 um 16:19 schrieb Max Mustermann": no colon, but opener, date and verb.
+    return len(text) <= 200 and bool(_OPENER_WORD.match(text)) and _has_verb(text)
+
+
+def _has_verb(text: str) -> bool:
+    """Does ``text`` hold an attribution verb ("wrote", "schrieb", "كتب") as a word?"""
+    return not boilerplate.ATTRIBUTION_VERBS.isdisjoint(_LETTERS.findall(text.lower()))
+
+
+def _verb_at_end(text: str) -> bool:
+    """Does ``text`` end in an attribution verb ("… wrote:", "… napisał(a):", "写道：")?"""
+    words = _LETTERS.findall(text[-40:].lower())
+    if words and words[-1] in ("a", "а"):  # napisał(a), написал(а)
+        words.pop()
+    return bool(words) and words[-1] in boilerplate.ATTRIBUTION_VERBS
 
 
 # --- signatures ------------------------------------------------------------------------------
@@ -408,13 +498,13 @@ def _cut_signature(lines: list[str], *, guess: bool) -> list[str]:
     first = nonblank[0]
     for index in nonblank:
         line = lines[index]
-        if _MOBILE_FOOTER.match(line) and len(line) <= 120:
+        if len(line) <= 120 and _MOBILE_FOOTER.match(line):
             start = index
             above = index - 1
             if guess and above > first and _NAME_LIKE.match(lines[above]):
                 start = above  # "Stavros X\nvia mobile": the name belongs to the footer
             return _cut_signature(lines[:start], guess=guess)
-        if _SEPARATOR.match(line):
+        if _SEPARATOR.match(line) or (index > first and _is_legal_footer(lines, index)):
             return _cut_signature(lines[:index], guess=guess)
     if not guess:
         return lines
@@ -432,6 +522,39 @@ def _cut_signature(lines: list[str], *, guess: bool) -> list[str]:
         ):
             return lines[:index]
     return _cut_contact_block(lines, nonblank)
+
+
+def _is_legal_footer(lines: Sequence[str], index: int) -> bool:
+    """A paragraph that opens by calling the message confidential ("This e-mail and any
+    attachments are confidential…", "CONFIDENTIALITY NOTICE:", "Diese E-Mail enthält
+    vertrauliche Informationen…")."""
+    if not _BLANK.match(lines[index - 1]):
+        return False
+    opening = " ".join(lines[index : index + 3])[:300]
+    found = _CONFIDENTIAL.search(opening)
+    return found is not None and found.start() < 120 and bool(_MESSAGE_WORD.search(opening))
+
+
+def _cut_banner(lines: list[str]) -> list[str]:
+    """Drop a gateway's security banner above the reply ("CAUTION: This email originated
+    from outside of the organization…", "[EXTERNAL]", "ACHTUNG: externe E-Mail").
+
+    Only a first paragraph that names an outside sender and holds no verdict word is a
+    banner: an approver's own "Attention: do not approve yet (external review)" stays.
+    """
+    start = _skip_blank(lines, 0)
+    end = start
+    while end < len(lines) and not _BLANK.match(lines[end]):
+        end += 1
+    paragraph = "\n".join(lines[start:end])
+    if not paragraph or end - start > _BANNER_MAX_LINES or len(paragraph) > _BANNER_MAX_CHARS:
+        return lines
+    banner = _BANNER_FIRST_CONTACT.match(paragraph) or (
+        _BANNER_OPENER.match(paragraph) and _BANNER_EXTERNAL.search(paragraph)
+    )
+    if not banner or verdict_phrases(paragraph):
+        return lines
+    return lines[end:]
 
 
 def _cut_contact_block(lines: list[str], nonblank: list[int]) -> list[str]:

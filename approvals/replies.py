@@ -7,11 +7,17 @@ parses Authentication-Results, :mod:`approvals.htmltext` renders HTML-only
 replies. This module reads the MIME structure and puts the answer together.
 
 Which body: the first text/plain part outside attachments and attached
-messages; else the first text/html part. Token search order: the To, Cc,
-Delivered-To and X-Original-To addresses (our Reply-To is
-approvals+TOKEN@…), the subject, then the whole body including the quote
-(the watermark is usually quoted), then every other part and attached
-message (a bounce carries our notification there).
+messages; else the first text/html part. When a reply has both and the text
+part gives a verdict, the HTML part (what most clients show) must give the
+same one, read from what a client renders: a verdict the approver did not
+visibly write is never applied.
+
+Tokens: every distinct token is collected with the place it was found, in
+this order: the To, Cc, Delivered-To and X-Original-To addresses (our
+Reply-To is approvals+TOKEN@…), the subject, the whole body including the
+quote (the watermark is usually quoted), then every other part and attached
+message (a bounce carries our notification there). ``token`` is the first;
+the inbox refuses a reply that carries two different ones.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from email.parser import BytesParser
 from email.policy import compat32
 
 from approvals import mailparts
-from approvals.quotes import extract_new_text
+from approvals.quotes import BodyReading, extract_new_text, read_body
 from approvals.reply_kinds import (
     AuthResult,
     ReplyKind,
@@ -33,12 +39,13 @@ from approvals.reply_kinds import (
     parse_authentication_results,
 )
 from approvals.tokens import find_tokens
-from approvals.verdicts import Verdict, read_verdict
+from approvals.verdicts import Verdict, VerdictReading, read_verdict, verdict_phrases
 
 __all__ = [
     "AuthResult",
     "ParsedReply",
     "ReplyKind",
+    "TokenSighting",
     "Verdict",
     "dmarc_passed",
     "extract_new_text",
@@ -46,6 +53,17 @@ __all__ = [
 ]
 
 _TOKEN_HEADERS = ("to", "cc", "delivered-to", "x-original-to")
+
+
+@dataclass(frozen=True)
+class TokenSighting:
+    """A distinct token and the first place it was seen ("the recipient address", …)."""
+
+    token: str
+    place: str
+
+    def __repr__(self) -> str:  # the token is a credential: keep it out of logs
+        return f"TokenSighting(place={self.place!r})"
 
 
 @dataclass(frozen=True)
@@ -62,6 +80,8 @@ class ParsedReply:
     subject: str
     bounced_message_ids: tuple[str, ...]
     authentication_results: tuple[AuthResult, ...]
+    tokens: tuple[TokenSighting, ...] = ()  # every distinct token; ``token`` is the first
+    on_behalf_of: str | None = None  # a Sender: address other than the From: address
 
     def __repr__(self) -> str:  # the token is a credential: keep it out of logs
         token = "<set>" if self.token else None
@@ -123,23 +143,37 @@ def _parse(raw: bytes) -> ParsedReply:
         mailparts.header_values(message, "in-reply-to")
         + mailparts.header_values(message, "references")
     )
-    body, is_html = _body(message)
+    text_part, html_part = _body_parts(message)
+    body, is_html = (
+        (mailparts.part_text(text_part), False)
+        if text_part is not None
+        else (mailparts.part_text(html_part), True)
+        if html_part is not None
+        else ("", False)
+    )
     kind, kind_reason = classify(message, subject, sender)
-    new_text = extract_new_text(body, html=is_html)
+    reading_of_body = read_body(body, html=is_html)
+    new_text = reading_of_body.new_text
     reasons: list[str] = [kind_reason] if kind_reason else []
     if kind is ReplyKind.REPLY:
-        reading = read_verdict(new_text, subject)
+        reading = _visible_verdict(reading_of_body, subject)
+        if reading.verdict is not None and text_part is not None and html_part is not None:
+            reading = _agreeing(reading, mailparts.part_text(html_part), subject)
         verdict = reading.verdict
         comment = _without_sign_off(reading.comment, mailparts.header(message, "from"), sender)
         reasons += reading.reasons
     else:
         verdict, comment = None, ""
         reasons.append(f"no verdict from an {kind.value.replace('_', '-')}")
+    body_part = text_part if text_part is not None else html_part
+    tokens = _find_tokens(message, subject, body, body_part)
     return ParsedReply(
         verdict=verdict,
         comment=comment,
         new_text=new_text,
-        token=_find_token(message, subject, body),
+        token=tokens[0].token if tokens else None,
+        tokens=tokens,
+        on_behalf_of=_on_behalf_of(message, sender),
         kind=kind,
         reasons=tuple(reasons),
         sender=sender,
@@ -209,42 +243,82 @@ def _without_sign_off(comment: str, from_header: str, sender: str | None) -> str
     return "\n".join(lines[:-1]).rstrip()
 
 
-def _body(message: Message) -> tuple[str, bool]:
-    """(text, is_html) of the part a person reads; ("", False) when there is none."""
+def _visible_verdict(body: BodyReading, subject: str) -> VerdictReading:
+    """The verdict of the new text, refused when hidden HTML in it holds a verdict word."""
+    hidden = [phrase for text in body.hidden_texts for phrase in verdict_phrases(text)]
+    if hidden:
+        words = ", ".join(f"'{phrase}'" for phrase in dict.fromkeys(hidden))
+        return VerdictReading(
+            None, "", (f"hidden HTML text holds a verdict word ({words}): no verdict",)
+        )
+    return read_verdict(body.new_text, subject)
+
+
+def _agreeing(text_reading: VerdictReading, html: str, subject: str) -> VerdictReading:
+    """The text part's verdict, if the HTML part a client shows says the same."""
+    html_reading = _visible_verdict(read_body(html, html=True), subject)
+    if html_reading.verdict is text_reading.verdict:
+        return text_reading
+    said = html_reading.verdict.value if html_reading.verdict else "no verdict"
+    why = f" ({'; '.join(html_reading.reasons)})" if html_reading.verdict is None else ""
+    return VerdictReading(
+        None,
+        "",
+        (
+            f"the text and HTML parts disagree: the text part says "
+            f"{text_reading.verdict.value if text_reading.verdict else 'no verdict'}, "
+            f"the HTML part a mail client shows says {said}{why}",
+        ),
+    )
+
+
+def _on_behalf_of(message: Message, sender: str | None) -> str | None:
+    """A Sender: address that is not the From: address ("sent on behalf of")."""
+    for address in mailparts.addresses(mailparts.header_values(message, "sender")):
+        if address != sender:
+            return address
+    return None
+
+
+def _body_parts(message: Message) -> tuple[Message | None, Message | None]:
+    """The first text/plain and the first text/html part a person reads (not attachments)."""
+    text: Message | None = None
     html: Message | None = None
     for part in mailparts.walk(message, into_messages=False):
-        kind = mailparts.content_type(part)
         if part is not message and mailparts.is_attachment(part):
             continue
-        if kind == "text/plain":
-            return mailparts.part_text(part), False
-        if kind == "text/html" and html is None:
+        kind = mailparts.content_type(part)
+        if kind == "text/plain" and text is None:
+            text = part
+        elif kind == "text/html" and html is None:
             html = part
-    if html is not None:
-        return mailparts.part_text(html), True
-    return "", False
+        if text is not None and html is not None:
+            break
+    return text, html
 
 
-def _find_token(message: Message, subject: str, body: str) -> str | None:
+def _find_tokens(
+    message: Message, subject: str, body: str, body_part: Message | None
+) -> tuple[TokenSighting, ...]:
+    """Every distinct token, with the first place it appears, in search order."""
+    found: dict[str, str] = {}
+
+    def look(text: str, place: str) -> None:
+        for token in find_tokens(text):
+            found.setdefault(token, place)
+
     for name in _TOKEN_HEADERS:
         for value in mailparts.header_values(message, name):
-            tokens = find_tokens(value)
-            if tokens:
-                return tokens[0]
-    for text in (subject, body):
-        tokens = find_tokens(text)
-        if tokens:
-            return tokens[0]
+            look(value, "the recipient address")
+    look(subject, "the subject")
+    look(body, "the body")
     for part in mailparts.walk(message, into_messages=True):
         if mailparts.content_type(part).startswith("message/") and part is not message:
             for attached in mailparts.children(part):
-                tokens = find_tokens(" ".join(str(v) for _, v in _raw_items(attached)))
-                if tokens:
-                    return tokens[0]
-        tokens = find_tokens(mailparts.part_text(part))
-        if tokens:
-            return tokens[0]
-    return None
+                look(" ".join(str(v) for _, v in _raw_items(attached)), "an attached message")
+        if part is not body_part:  # read already, as ``body``
+            look(mailparts.part_text(part), "another part of the message")
+    return tuple(TokenSighting(token, place) for token, place in found.items())
 
 
 def _raw_items(message: Message) -> list[tuple[str, str]]:

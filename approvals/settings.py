@@ -100,6 +100,9 @@ class ReplySettings(_Settings):
 
     require_dmarc_pass: bool = False
     trusted_authserv_ids: list[str] = []
+    # A Sender: header naming someone other than the From: approver ("on behalf of", a
+    # delegate or an assistant) is refused unless this is on.
+    allow_on_behalf: bool = False
     answer_unactionable: bool = True
     answer_interval_minutes: float = Field(default=60, ge=0)
     send_receipts: bool = False

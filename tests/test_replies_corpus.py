@@ -8,6 +8,7 @@ raw_eml go through parse_reply, the rest through extract_new_text.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from approvals.replies import Verdict, extract_new_text, parse_reply
+from tests.hidden_html import HIDDEN_MARKUP
+from tests.language_cases import VERDICT_LINES_BY_LANGUAGE
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "replies"
 MIN_PASS_RATE = 0.95
@@ -122,15 +125,32 @@ def case_passes(case: Case, got: str) -> bool:
     return ours == expected
 
 
+# Where our rule differs from talon's on purpose; these must give what we say here.
+DELIBERATE = {
+    # A forwarded message is not the approver's words: it must never be read as a verdict or
+    # stored as the comment. talon keeps it as new text.
+    "070.json": "FYI",
+    "089.json": "",
+}
+
+
 def test_corpus_new_text_pass_rate() -> None:
     cases = load_cases()
     failures = []
     for case in cases:
         got = our_new_text(case)
+        if case.name in DELIBERATE:
+            assert got == DELIBERATE[case.name], f"{case.name}: {got!r}"
+            assert not case_passes(case, got), f"{case.name} is no longer a deliberate difference"
+            continue
         if not case_passes(case, got):
             failures.append(f"{case.name}: got {got[:160]!r}, expected {case.expected[:160]!r}")
-    rate = (len(cases) - len(failures)) / len(cases)
-    print(f"\nreply corpus: {len(cases) - len(failures)}/{len(cases)} cases pass ({rate:.1%})")
+    compared = len(cases) - len(DELIBERATE)
+    rate = (compared - len(failures)) / compared
+    print(
+        f"\nreply corpus: {compared - len(failures)}/{compared} cases pass ({rate:.1%}); "
+        f"{len(DELIBERATE)} differ from talon on purpose"
+    )
     for failure in failures:
         print("  FAIL", failure)
     assert rate >= MIN_PASS_RATE, f"pass rate {rate:.1%} below {MIN_PASS_RATE:.0%}:\n" + "\n".join(
@@ -239,3 +259,46 @@ def test_reply_with_only_our_notification_quoted_has_no_verdict(body: str) -> No
 def test_html_reply_with_only_our_notification_quoted_has_no_verdict(html: str) -> None:
     body = html.format(quote="<br>".join(NOTIFICATION_LINES))
     assert parse_reply(raw_reply(body, html=True)).verdict is None
+
+
+def as_html(case: Case) -> str:
+    if case.is_html:
+        return case.body
+    return "<br>".join(html.escape(line) for line in case.body.replace("\r\n", "\n").split("\n"))
+
+
+def test_hidden_verdict_above_every_corpus_reply_never_decides() -> None:
+    """Each corpus reply as HTML, a verdict above it that a client does not show, our
+    notification quoted below: no decision, whatever the reply says."""
+    rules = sorted(HIDDEN_MARKUP)
+    decided = []
+    for index, case in enumerate(load_cases()):
+        for word in ("APPROVE", "Rejected"):
+            rule = rules[index % len(rules)]
+            hidden = HIDDEN_MARKUP[rule].format(word=word)
+            quote = "<br>".join(html.escape(line) for line in NOTIFICATION_LINES)
+            body = f'<div>{hidden}</div>{as_html(case)}<blockquote type="cite">{quote}</blockquote>'
+            parsed = parse_reply(raw_reply(body, html=True))
+            if parsed.verdict is not None:
+                decided.append(f"{case.name} {rule} {word}: {parsed.verdict} {parsed.reasons}")
+    assert not decided, "\n".join(decided)
+
+
+def test_verdict_line_in_every_language_above_every_corpus_reply_is_read() -> None:
+    """Every corpus reply gets, in turn, a verdict line in each supported language above it
+    and our notification quoted below it: every verdict read, none wrong."""
+    cases = load_cases()
+    wrong = []
+    read: dict[str, int] = {}
+    for language, lines in sorted(VERDICT_LINES_BY_LANGUAGE.items()):
+        for index, case in enumerate(cases):
+            line, expected = lines[index % len(lines)]
+            parsed = parse_reply(raw_reply(with_verdict_line(case, line), html=case.is_html))
+            if parsed.verdict is expected:
+                read[language] = read.get(language, 0) + 1
+            else:
+                wrong.append(f"{language} {case.name} {line!r}: {parsed.verdict} {parsed.reasons}")
+    print(f"\ndecision cases per language ({len(cases)} corpus replies each):")
+    print("  " + ", ".join(f"{language} {count}" for language, count in sorted(read.items())))
+    assert len(read) == len(VERDICT_LINES_BY_LANGUAGE) >= 25
+    assert not wrong, "\n".join(wrong[:50])

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from approvals.replies import ParsedReply, Verdict, parse_reply
+from tests.hidden_html import HIDDEN_MARKUP
 
 TOKEN = "apr-abcdefghijklmnopqrstuvwx"
 UNPARSEABLE = "could not be parsed"
@@ -223,3 +224,43 @@ def test_verdict_above_the_quote_wins_over_quoted_words(
     text, verdict = line
     body = f"{text}\n{comment}\n\n{plain_quote(style, quoted)}\n"
     assert parse_reply(message(body, html=False)).verdict is verdict
+
+
+# --- hidden HTML never decides ----------------------------------------------------------------
+
+VISIBLE_WRAPPERS = st.sampled_from(
+    ["{x}", "<div>{x}</div>", '<p class="MsoNormal">{x}</p>',
+     "<table><tr><td>{x}</td></tr></table>",
+     '<div dir="ltr"><span style="color:#1F497D">{x}</span></div>', "<b>{x}</b>",
+     "<blockquote class=gmail_quote>{x}</blockquote>"]
+)  # fmt: skip
+VERDICT_WORDS = st.sampled_from(
+    ["APPROVE", "Approved", "REJECT", "Rejected", "Genehmigt", "ok", "yes", "Refusé", "LGTM"]
+)
+VISIBLE_TEXT = st.sampled_from(
+    ["", "Why 4.2?", "Can you explain the change?", "See the ticket", "Hi Anna,", "Thanks"]
+)
+
+
+@FAST
+@given(
+    rule=st.sampled_from(sorted(HIDDEN_MARKUP)),
+    word=VERDICT_WORDS,
+    outer=VISIBLE_WRAPPERS,
+    inner=VISIBLE_WRAPPERS,
+    before=VISIBLE_TEXT,
+    after=VISIBLE_TEXT,
+)
+def test_a_verdict_only_in_hidden_elements_never_decides(
+    rule: str, word: str, outer: str, inner: str, before: str, after: str
+) -> None:
+    hidden = inner.format(x=HIDDEN_MARKUP[rule].format(word=word))
+    body = outer.format(x=f"{before}{hidden}<p>{after}</p>")
+    message = EmailMessage()
+    message["From"] = "anna@example.org"
+    message["To"] = f"approvals+{TOKEN}@example.com"
+    message["Subject"] = "Re: Approval requested"
+    message.set_content(f"<html><body>{body}</body></html>", subtype="html")
+    parsed = parse_reply(bytes(message))
+    assert_parsed_cleanly(parsed)
+    assert parsed.verdict is None, (body, parsed.reasons)

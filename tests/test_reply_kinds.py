@@ -261,12 +261,12 @@ def test_transfer_encodings_and_charsets(
     assert parsed.sender == "juergen@example.de"
 
 
-def test_plain_part_is_preferred_over_html() -> None:
+def test_comment_comes_from_the_plain_part_when_both_parts_agree() -> None:
     message = EmailMessage()
     message["From"] = "anna@example.org"
     message["Subject"] = "Re: x"
     message.set_content("Rejected: plain wins")
-    message.add_alternative("<p>Approved</p>", subtype="html")
+    message.add_alternative("<p><b>Rejected</b>: html&nbsp;formatting</p>", subtype="html")
     parsed = parse_reply(bytes(message))
     assert (parsed.verdict, parsed.comment) == (Verdict.REJECT, "plain wins")
 
