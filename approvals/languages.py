@@ -800,3 +800,18 @@ LEFT_OUT: tuple[LeftOut, ...] = (
 # "no" (Portuguese "in the"), "si" (French/Spanish "if"), "ja" (Polish "I"), "nie" (German
 # "never"), "non", "nee" (English "née"). The first four were in the tables before this module
 # and tests pin "si", "ja" and "No".
+
+
+# Opening the sentence or line right after a verdict, these take it back: "Approved. But
+# only after Friday", "Genehmigt.\nAber erst nach dem Release". ("If it breaks, call me"
+# after a finished sentence is a comment, so "if"-like conditions are not here.) A wrong
+# entry only costs a verdict. Left out: "de" (Hungarian "but"; "of" in Romance languages).
+CONTRASTS = (
+    "but", "however", "only", "aber", "jedoch", "allerdings", "nur", "mais", "cependant",
+    "toutefois", "seulement", "pero", "sin embargo", "solo", "sólo", "maar", "echter", "alleen",
+    "ma", "però", "tuttavia", "mas", "porém", "contudo", "apenas", "ale", "jednak", "tylko",
+    "avšak", "však", "jen", "len", "men", "dock", "bara", "kun", "mutta", "kuitenkin", "vain",
+    "но", "однако", "только", "але", "проте", "лише", "αλλά", "όμως", "μόνο", "azonban",
+    "csak", "dar", "însă", "doar", "ama", "fakat", "ancak", "sadece", "لكن", "ولكن", "فقط",
+    "אבל", "אולם", "רק", "하지만", "그러나", "다만",
+)  # fmt: skip

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
 
-from approvals.languages import LANGUAGES
+from approvals.languages import CONTRASTS, LANGUAGES
 from approvals.tokens import TOKEN_PATTERN
 
 
@@ -228,6 +228,10 @@ _NEGATIONS_LATER = _plain_table(
 )
 _CONDITIONS = _plain_table(t for lang in LANGUAGES for t in lang.conditions if not _unspaced(t))
 _QUESTIONS = _plain_table(t for lang in LANGUAGES for t in lang.questions)
+_CONTRASTS = _plain_table(CONTRASTS)
+# "I"/"we" before a past participle report what was done ("We approved it last week"); a
+# decision is in the present ("I approve") or stands alone ("Approved").
+_REPORTING_PRONOUNS = frozenset({"i", "we"})
 # Japanese and Chinese: looked for inside the words of the verdict's sentence.
 _UNSPACED_CONDITIONS = tuple(
     "".join(_key(t)) for lang in LANGUAGES for t in lang.conditions if _unspaced(t)
@@ -310,11 +314,7 @@ def _read_line(line: str) -> tuple[Verdict | None, int, str]:
     if "mailto:" in folded:
         return None, -1, "a mailto link, as in our notification, is not a verdict"
     words = _words(folded)
-    start = 0
-    while start < len(words) - 1 and start < 3 and words[start].text in _FILLERS:
-        if _gap(folded, words, start + 1).strip():
-            break
-        start += 1
+    start = _after_fillers(words, 0, folded)
     if start >= len(words):
         return None, -1, "no words"
     first = _hit_at(words, start, folded)
@@ -322,9 +322,14 @@ def _read_line(line: str) -> tuple[Verdict | None, int, str]:
         return None, -1, "does not start with a verdict phrase"
     hit = first
     said = line[first.start_char : first.end_char]
+    reported = {w.text for w in words[:start]} & _REPORTING_PRONOUNS
+    if reported and first.strong and words[first.end_word - 1].text.endswith("ed"):
+        return None, -1, f"'{line[: first.end_char]}' reports what was done: not a decision"
     if not first.strong:
-        # "Nein, abgelehnt": a weak word may lead into a strong phrase of the same side.
-        follow = _hit_at(words, first.end_word, folded) if first.end_word < len(words) else None
+        # "Nein, abgelehnt", "Yes, I approve": a weak word may lead into a strong phrase of
+        # the same side.
+        follow_at = _after_fillers(words, first.end_word, folded)
+        follow = _hit_at(words, follow_at, folded) if follow_at < len(words) else None
         if follow is not None and follow.strong:
             if follow.verdict is not first.verdict:
                 then = line[follow.start_char : follow.end_char]
@@ -335,6 +340,8 @@ def _read_line(line: str) -> tuple[Verdict | None, int, str]:
             tail = words[first.end_word :]
             gap = _gap(folded, words, first.end_word)
             courteous = all(w.text in _COURTESY for w in tail)
+            if tail and tail[0].text.split("'")[0] in _FILLERS:  # "OK, I'll check", "Ja, ich…"
+                return None, -1, f"'{said}' is followed by a sentence of its own: not a verdict"
             if (
                 tail
                 and not courteous
@@ -347,6 +354,16 @@ def _read_line(line: str) -> tuple[Verdict | None, int, str]:
     if reason:
         return None, -1, reason
     return hit.verdict, hit.end_char, ""
+
+
+def _after_fillers(words: list[_Word], start: int, folded: str) -> int:
+    """The index of the first word at or after ``start`` that is not a filler ("I", "ich")."""
+    index = start
+    while index < len(words) - 1 and index - start < 3 and words[index].text in _FILLERS:
+        if _gap(folded, words, index + 1).strip():
+            break
+        index += 1
+    return index
 
 
 def _question(line: str, folded: str, words: list[_Word], start: int, hit: _Hit) -> str:
@@ -392,7 +409,9 @@ def _qualified(line: str, folded: str, words: list[_Word], hit: _Hit) -> str:
                 agreeing is not None and agreeing.end_word - index > len(condition.words)
             ):
                 return f"'{said}' is made conditional by '{word}…': not a verdict"
-        elif _find(words, index, _NEGATIONS_AFTER, folded):
+        elif _find(words, index, _NEGATIONS_AFTER, folded) or _find(
+            words, index, _CONTRASTS, folded
+        ):
             return f"'{said}' is made conditional by '{word}…': not a verdict"
     while index < len(words):
         other = _hit_at(words, index, folded)
@@ -487,7 +506,7 @@ def _conditions(verdict_line: str, next_line: str) -> bool:
     words = _words(folded)
     if not words:
         return False
-    if _find(words, 0, _NEGATIONS_AFTER, folded):
+    if _find(words, 0, _NEGATIONS_AFTER, folded) or _find(words, 0, _CONTRASTS, folded):
         return True
     condition = _find(words, 0, _CONDITIONS, folded) is not None or any(
         marker in words[0].text for marker in _UNSPACED_CONDITIONS

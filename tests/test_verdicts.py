@@ -392,3 +392,34 @@ def test_verdict_phrases_are_returned_as_written() -> None:
         "APPROVE",
         "Nicht genehmigt",
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "OK, I'll check",
+        "Ja, ich schaue es mir an",
+        "We approved it last week, but the build changed",
+        "I approved the budget yesterday",
+        "Approved. But only after Friday",
+        "Genehmigt.\nAber erst nach dem Release",
+        "Aprobado. Pero solo el lunes",
+        "Approved.\nOnly the backend part",
+    ],
+)
+def test_reports_and_later_contrasts_are_no_verdict(text: str) -> None:
+    assert read_verdict(text, "").verdict is None
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        ("Yes, I approve", APPROVE),
+        ("I approve", APPROVE),
+        ("We reject this", REJECT),
+        ("This is approved", APPROVE),
+        ("Approved. If it breaks, call me", APPROVE),
+    ],
+)
+def test_present_tense_decisions_still_count(text: str, verdict: Verdict) -> None:
+    assert read_verdict(text, "").verdict is verdict
