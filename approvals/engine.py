@@ -45,7 +45,7 @@ from mailio.compose import Attachment, RenderedParts, build_message, missing_tem
 from mailio.config import RetrySettings
 from mailio.errors import ConfigError, MailboxError
 from mailio.factory import build_mailbox, build_sender
-from mailio.inbound.base import Mailbox
+from mailio.inbound.base import FetchedMessage, Mailbox, SizeLimitedMailbox, header_block
 from mailio.outbound.base import Sender
 from mailio.probe import ProbeStep, probe_mailbox, probe_sender
 
@@ -278,9 +278,12 @@ class ApprovalEngine:
     def _poll(self, limit: int) -> tuple[list[Handling], list[str]]:
         handler = ReplyHandler(self._db, self._settings)
         mailbox = self._mailbox_factory(self._settings)
+        max_bytes = self._settings.inbound.max_message_bytes
+        if isinstance(mailbox, SizeLimitedMailbox):
+            mailbox.max_message_bytes = max_bytes  # it then skips the bodies over it
         try:
             batch = mailbox.fetch_batch(limit)
-            handlings = handler.handle_batch([message.raw for message in batch], self._clock())
+            handlings = _handle(handler, batch, max_bytes, self._clock())
             for handling in handlings:
                 log.info("reply %s: %s (%s)", handling.key, handling.outcome, handling.reason)
             return handlings, self._dispose(mailbox, batch, handlings)
@@ -524,6 +527,30 @@ def _snapshot(session: Session, row: RequestRow) -> ApprovalRequest:
         expires_at=row.expires_at,
         closed_at=row.closed_at,
     )
+
+
+def _handle(
+    handler: ReplyHandler, batch: Sequence[FetchedMessage], max_bytes: int, now: datetime
+) -> list[Handling]:
+    """Handlings in ``batch`` order; a message over ``max_bytes`` is never parsed in full.
+
+    A mailbox that does not know the limit (no ``max_message_bytes``) fetched such a
+    message whole; it is cut to its header here all the same.
+    """
+    over = [not message.complete or message.size > max_bytes for message in batch]
+    readable = [message.raw for message, too_big in zip(batch, over, strict=True) if not too_big]
+    oversized = [message for message, too_big in zip(batch, over, strict=True) if too_big]
+    handled = iter(handler.handle_batch(readable, now))
+    refused = iter(
+        handler.handle_oversized(
+            [header_block(message.raw) for message in oversized],
+            [message.size for message in oversized],
+            now,
+        )
+        if oversized
+        else ()
+    )
+    return [next(refused if too_big else handled) for too_big in over]
 
 
 def _configured_mailbox(settings: EngineSettings) -> Mailbox:

@@ -193,6 +193,62 @@ class ReplyHandler:
                 handlings.append(handling)
         return handlings
 
+    def handle_oversized(
+        self, heads: Sequence[bytes], sizes: Sequence[int], now: datetime
+    ) -> list[Handling]:
+        """Record messages over [inbound] max_message_bytes as failed, in one transaction.
+
+        ``heads`` hold each message's header only: its body was never fetched nor
+        parsed. The header names the message in its record (Message-ID, From,
+        Subject). The mail goes to the failure folder, unread, whatever an earlier
+        record of the same Message-ID says: a message not read is never deleted.
+        """
+        limit = self._settings.inbound.max_message_bytes
+        failed = self._disposition(InboxOutcome.FAILED)
+        parsed = [parse_reply(head) for head in heads]
+        keys = [message_key(reply, head) for reply, head in zip(parsed, heads, strict=True)]
+        handlings: list[Handling] = []
+        with transaction(self._db) as session:
+            earlier = {
+                record.message_key: _Seen.of(record)
+                for record in session.exec(
+                    select(InboxRecordRow).where(col(InboxRecordRow.message_key).in_(set(keys)))
+                ).all()
+            }
+            for reply, key, size in zip(parsed, keys, sizes, strict=True):
+                if key in earlier:
+                    replay = self._replay(key, earlier[key], reply)
+                    handlings.append(
+                        Handling(
+                            key=key,
+                            outcome=replay.outcome,
+                            reason=replay.reason,
+                            disposition=failed,
+                            request_id=replay.request_id,
+                            parsed=reply,
+                        )
+                    )
+                    continue
+                handling = Handling(
+                    key=key,
+                    outcome=InboxOutcome.FAILED,
+                    reason=f"message is {size:,} bytes, over [inbound] max_message_bytes "
+                    f"({limit:,}): kept unread in the failure folder",
+                    disposition=failed,
+                    parsed=reply,
+                )
+                try:
+                    with session.begin_nested():
+                        session.connection().execute(
+                            _INSERT_RECORD, self._record_values(handling, reply, now)
+                        )
+                except IntegrityError:
+                    handling = self._after_conflict(session, key, reply)
+                else:
+                    earlier[key] = _Seen(now, handling.outcome.value, handling.reason, failed, None)
+                handlings.append(handling)
+        return handlings
+
     def _apply(
         self, session: Session, batch: _Batch, reply: ParsedReply, key: str, now: datetime
     ) -> Handling:

@@ -77,6 +77,8 @@ class InboundSettings(_Settings):
     max_messages: int = Field(default=30, ge=1, le=10000)
     after_processing: str = "delete"
     failure_folder: str = "Failed"
+    # Larger replies are kept unread in the failure folder, their bodies never downloaded.
+    max_message_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
 
     @field_validator("after_processing")
     @classmethod

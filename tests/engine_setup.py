@@ -16,7 +16,7 @@ from approvals.models import ApprovalRequest
 from approvals.settings import EngineSettings
 from mailio.devservers import approver as client
 from mailio.devservers.stack import MailStack
-from mailio.inbound.base import FetchedMessage
+from mailio.inbound.base import FetchedMessage, header_block
 from scheduler.demo import config_for_stack
 from tests.servers.mail_client import send_as
 
@@ -79,14 +79,24 @@ def reconfigured(settings: EngineSettings, **sections: dict[str, Any]) -> Engine
 
 
 class ListMailbox:
-    """A folder in memory: fetched oldest first, deleted and moved by key."""
+    """A folder in memory: fetched oldest first, deleted and moved by key.
 
-    def __init__(self, raws: Sequence[bytes]) -> None:
+    Like the real readers, it hands out only the header of a message over
+    ``max_message_bytes`` (the engine sets it from [inbound] before fetching).
+    """
+
+    def __init__(self, raws: Sequence[bytes], max_message_bytes: int | None = None) -> None:
         self.messages = {str(i): raw for i, raw in enumerate(raws)}
         self.moved: dict[str, list[str]] = {}
+        self.max_message_bytes = max_message_bytes
 
     def fetch_batch(self, limit: int) -> list[FetchedMessage]:
-        return [FetchedMessage(k, v) for k, v in list(self.messages.items())[:limit]]
+        return [self._fetched(k, v) for k, v in list(self.messages.items())[:limit]]
+
+    def _fetched(self, key: str, raw: bytes) -> FetchedMessage:
+        if self.max_message_bytes is not None and len(raw) > self.max_message_bytes:
+            return FetchedMessage(key, header_block(raw), len(raw), complete=False)
+        return FetchedMessage(key, raw)
 
     def delete(self, keys: Sequence[str]) -> None:
         for key in keys:

@@ -5,11 +5,19 @@ through httpx.MockTransport with Graph's documented shapes: message lists
 with @odata.nextLink paging, $value MIME content, mailFolders lookup by
 $filter and creation, move, delete, totalItemCount, and 429 + Retry-After
 throttling. The tests check the requests the mailbox makes and what it returns.
+
+Message sizes: Graph v1.0 has no size property on message. The stand-in
+answers ``$expand=singleValueExtendedProperties($filter=id eq 'Integer
+0x0E08')`` as the extended-properties documentation shows (the id normalised
+to "Integer 0xe08", the value a string), and ``$select=internetMessageHeaders``
+with the documented list of name/value pairs.
 """
 
 from __future__ import annotations
 
 import json
+from email import message_from_bytes
+from email.parser import HeaderParser
 
 import httpx
 import pytest
@@ -39,10 +47,21 @@ class FakeGraph:
         self.folders["folder-replies"] = {}
         self.requests: list[httpx.Request] = []
         self.throttle: list[str] = []  # Retry-After values for the next calls, in order
+        self.sizes_listed = True  # False: a message store without PR_MESSAGE_SIZE
 
-    def add(self, folder: str, *ids: str) -> None:
+    def add(self, folder: str, *ids: str, body: str = "APPROVE\r\n") -> None:
         for key in ids:
-            self.folders[folder][key] = f"Subject: reply {key}\r\n\r\nAPPROVE\r\n"
+            self.folders[folder][key] = (
+                f"Message-ID: <{key}@contoso.com>\r\nFrom: Alice <alice@contoso.com>\r\n"
+                f"Subject: reply {key}\r\n\r\n{body}"
+            )
+
+    def listed(self, key: str, mime: str, expand: str | None) -> dict[str, object]:
+        item: dict[str, object] = {"id": key}
+        if expand == "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08')":
+            size = [{"id": "Integer 0xe08", "value": str(len(mime.encode()))}]
+            item["singleValueExtendedProperties"] = size if self.sizes_listed else []
+        return item
 
     def reply(self, status: int, body: object = None, **headers: str) -> httpx.Response:
         return httpx.Response(status, json=body, headers=headers)
@@ -73,10 +92,14 @@ class FakeGraph:
         if parts[0] == "mailFolders" and len(parts) == 2:
             return self.reply(200, {"totalItemCount": len(self.folders[parts[1]])})
         if parts[0] == "mailFolders" and parts[2] == "messages":
-            ids = list(self.folders[parts[1]])
+            messages = self.folders[parts[1]]
+            ids = list(messages)
             skip = int(request.url.params.get("$skip", "0"))
             page = ids[skip : skip + 2]
-            body: dict[str, object] = {"value": [{"id": key} for key in page]}
+            expand = request.url.params.get("$expand")
+            body: dict[str, object] = {
+                "value": [self.listed(key, messages[key], expand) for key in page]
+            }
             if skip + 2 < len(ids):
                 next_url = request.url.copy_merge_params({"$skip": str(skip + 2)})
                 body["@odata.nextLink"] = str(next_url)
@@ -88,6 +111,10 @@ class FakeGraph:
                 return self.reply(404, {"error": {"code": "ErrorItemNotFound", "message": "gone"}})
             if method == "GET" and parts[2:] == ["$value"]:
                 return httpx.Response(200, content=self.folders[folder][key].encode())
+            if method == "GET" and request.url.params.get("$select") == "internetMessageHeaders":
+                header = HeaderParser().parsestr(self.folders[folder][key], headersonly=True)
+                pairs = [{"name": name, "value": value} for name, value in header.items()]
+                return self.reply(200, {"id": key, "internetMessageHeaders": pairs})
             if method == "DELETE":
                 del self.folders[folder][key]
                 return httpx.Response(204)
@@ -108,7 +135,12 @@ def sleeps() -> list[float]:
     return []
 
 
-def mailbox(graph: FakeGraph, sleeps: list[float], folder: str = "INBOX") -> GraphMailbox:
+def mailbox(
+    graph: FakeGraph,
+    sleeps: list[float],
+    folder: str = "INBOX",
+    max_message_bytes: int | None = None,
+) -> GraphMailbox:
     return GraphMailbox(
         SERVER,
         folder,
@@ -116,6 +148,7 @@ def mailbox(graph: FakeGraph, sleeps: list[float], folder: str = "INBOX") -> Gra
         token_provider=lambda: TOKEN,
         sleep=sleeps.append,
         max_wait_seconds=60,
+        max_message_bytes=max_message_bytes,
     )
 
 
@@ -125,18 +158,58 @@ def test_fetch_follows_next_links_oldest_first_and_stops_at_the_limit(graph, sle
     batch = mailbox(graph, sleeps).fetch_batch(3)
 
     assert [m.key for m in batch] == ["m1", "m2", "m3"]
-    assert batch[0].raw == b"Subject: reply m1\r\n\r\nAPPROVE\r\n"
+    assert batch[0].raw == graph.folders["inbox"]["m1"].encode()
+    assert batch[0].size == len(batch[0].raw) and batch[0].complete
     lists = [r for r in graph.requests if r.url.path.endswith("/messages")]
     assert len(lists) == 2  # page 3 is never asked for
     first = lists[0]
     assert first.method == "GET"
     assert first.url.path == "/v1.0/users/approvals@contoso.com/mailFolders/inbox/messages"
     assert first.url.params["$select"] == "id,receivedDateTime"
+    assert first.url.params["$expand"] == (
+        "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08')"
+    )
     assert first.url.params["$orderby"] == "receivedDateTime asc"
     assert first.url.params["$top"] == "3"
     assert lists[1].url.params["$skip"] == "2"  # the nextLink, followed as given
     contents = [r for r in graph.requests if r.url.path.endswith("/$value")]
     assert [r.url.path.split("/")[-2] for r in contents] == ["m1", "m2", "m3"]
+
+
+def test_the_body_of_a_message_over_the_limit_is_never_fetched(graph, sleeps):
+    graph.add("inbox", "small")
+    graph.add("inbox", "huge", body="Approved\r\n" + "GET /api/v1/items/42 200 12ms\r\n" * 5000)
+    graph.add("inbox", "small-2")
+    huge_size = len(graph.folders["inbox"]["huge"].encode())
+
+    batch = mailbox(graph, sleeps, max_message_bytes=10_000).fetch_batch(10)
+
+    assert [(m.key, m.complete) for m in batch] == [
+        ("small", True),
+        ("huge", False),
+        ("small-2", True),
+    ]
+    contents = [r.url.path.split("/")[-2] for r in graph.requests if r.url.path.endswith("/$value")]
+    assert contents == ["small", "small-2"]
+    [header_request] = [
+        r for r in graph.requests if r.url.params.get("$select") == "internetMessageHeaders"
+    ]
+    assert header_request.url.path.endswith("/messages/huge")
+    huge = batch[1]
+    assert huge.size == huge_size
+    header = message_from_bytes(huge.raw)
+    assert header["Message-ID"] == "<huge@contoso.com>" and header["Subject"] == "reply huge"
+    assert header["From"] == "Alice <alice@contoso.com>" and b"Approved" not in huge.raw
+
+
+def test_without_a_listed_size_a_message_over_the_limit_is_cut_to_its_header(graph, sleeps):
+    graph.sizes_listed = False
+    graph.add("inbox", "huge", body="x" * 20_000)
+
+    [huge] = mailbox(graph, sleeps, max_message_bytes=10_000).fetch_batch(10)
+
+    assert not huge.complete and huge.size == len(graph.folders["inbox"]["huge"].encode())
+    assert huge.raw.endswith(b"Subject: reply huge\r\n\r\n")
 
 
 def test_named_folder_is_resolved_by_display_name_once(graph, sleeps):

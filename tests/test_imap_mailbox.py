@@ -15,6 +15,7 @@ from mailio.config import ImapServer, OAuth2Settings
 from mailio.devservers import DovecotServer, MailStack
 from mailio.devservers.ports import free_port
 from mailio.errors import AuthenticationError, ConfigError, MailboxError, TransportError
+from mailio.inbound.base import HEADER_BYTES
 from mailio.inbound.imap import ImapMailbox
 from tests.servers.dovecot_stack import OAUTH_TOKENS
 from tests.servers.mail_client import send_as
@@ -66,7 +67,9 @@ def test_fetch_batch_of_an_empty_folder_is_empty(mailbox):
     assert mailbox.fetch_batch(10) == []
 
 
-def test_a_batch_is_fetched_in_one_uid_fetch(mail_stack, address, mailbox, monkeypatch):
+def test_without_a_limit_a_batch_is_fetched_in_one_uid_fetch(
+    mail_stack, address, mailbox, monkeypatch
+):
     _append(mail_stack, address, [f"m{i}" for i in range(6)])
     calls: list[list[int]] = []
     real_fetch = IMAPClient.fetch
@@ -82,6 +85,74 @@ def test_a_batch_is_fetched_in_one_uid_fetch(mail_stack, address, mailbox, monke
     assert len(batch) == 5
     assert len(calls) == 1
     assert sorted(calls[0]) == [int(m.key) for m in batch]
+
+
+def _counting_fetches(monkeypatch) -> list[tuple[list[int], list[str]]]:
+    """Record every UID FETCH the mailbox sends: (UIDs, data items)."""
+    calls: list[tuple[list[int], list[str]]] = []
+    real_fetch = IMAPClient.fetch
+
+    def counting_fetch(self, messages, data, modifiers=None):
+        calls.append((sorted(messages), [str(item) for item in data]))
+        return real_fetch(self, messages, data, modifiers)
+
+    monkeypatch.setattr(IMAPClient, "fetch", counting_fetch)
+    return calls
+
+
+def _append_sized(stack: MailStack, address: str, subject: str, body_bytes: int) -> None:
+    message = outgoing_message(address, subject)
+    message.set_content(
+        "Approved\n" + "2024-05-01 10:00:00,123 INFO GET /api 200\n" * (body_bytes // 41)
+    )
+    send_as(stack, ENGINE_ADDRESS, message)
+
+
+def test_sizes_come_first_and_only_bodies_within_the_limit_are_fetched(
+    mail_stack, address, monkeypatch
+):
+    _append_sized(mail_stack, address, "small-1", 2_000)
+    _append_sized(mail_stack, address, "huge", 300_000)
+    _append_sized(mail_stack, address, "small-2", 2_000)
+    calls = _counting_fetches(monkeypatch)
+
+    with ImapMailbox(_server(mail_stack, address), "INBOX", max_message_bytes=50_000) as box:
+        batch = box.fetch_batch(10)
+    fetches = list(calls)
+
+    small_1, huge, small_2 = batch
+    uids = [int(m.key) for m in batch]
+    assert fetches == [
+        (uids, ["RFC822.SIZE"]),
+        ([uids[0], uids[2]], ["BODY.PEEK[]"]),
+        ([uids[1]], [f"BODY.PEEK[HEADER]<0.{HEADER_BYTES}>"]),
+    ]
+    assert [m.complete for m in batch] == [True, False, True]
+    assert _subjects([small_1, small_2]) == ["small-1", "small-2"]
+    assert small_1.size == len(small_1.raw)
+    assert huge.size > 300_000 and huge.size == _server_size(mail_stack, address, uids[1])
+    header = message_from_bytes(huge.raw)
+    assert header["Subject"] == "huge" and header["Message-ID"] == "<huge@example.test>"
+    assert len(huge.raw) < 2_000 and b"Approved" not in huge.raw  # the header, no body
+
+
+def test_a_batch_within_the_limit_costs_one_size_fetch_and_one_body_fetch(
+    mail_stack, address, monkeypatch
+):
+    _append(mail_stack, address, ["a", "b"])
+    calls = _counting_fetches(monkeypatch)
+
+    with ImapMailbox(_server(mail_stack, address), "INBOX", max_message_bytes=50_000) as box:
+        assert all(m.complete for m in box.fetch_batch(10))
+
+    assert [items for _, items in calls] == [["RFC822.SIZE"], ["BODY.PEEK[]"]]
+
+
+def _server_size(stack: MailStack, address: str, uid: int) -> int:
+    with IMAPClient(stack.host, stack.imap_port, ssl=False) as client:
+        client.login(address, stack.password)
+        client.select_folder("INBOX", readonly=True)
+        return int(client.fetch([uid], ["RFC822.SIZE"])[uid][b"RFC822.SIZE"])
 
 
 def test_fetch_does_not_mark_messages_seen(mail_stack, address, mailbox):

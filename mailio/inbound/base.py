@@ -3,21 +3,50 @@
 A reader fetches a bounded batch of raw messages, oldest first, in as few
 round trips as the protocol allows, and then deletes or moves them by key.
 It never decides anything about the messages' content.
+
+A reader given ``max_message_bytes`` learns each message's size before its
+body and does not download the body of a message over that size: it returns
+the message's header only (at most :data:`HEADER_BYTES` of it), with
+``complete=False``, so that the caller can still name the message. Readers
+written before the limit existed return whole messages; callers that enforce
+a limit check ``size`` themselves as well.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
+
+# How much of an over-limit message's header a reader fetches: enough for
+# Message-ID, From and Subject, bounded even when the header is the hostile part.
+HEADER_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
 class FetchedMessage:
-    """One message as the server holds it. ``key`` is the IMAP UID or Graph id."""
+    """One message as the server holds it. ``key`` is the IMAP UID or Graph id.
+
+    ``size`` is the message's size on the server in bytes (when the reader was
+    not told it, the length of ``raw``). ``complete`` is False when ``raw``
+    holds only the header: the message was over the reader's size limit.
+    """
 
     key: str
     raw: bytes
+    size: int = -1  # -1: not given, taken as len(raw)
+    complete: bool = True
+
+    def __post_init__(self) -> None:
+        if self.size < 0:
+            object.__setattr__(self, "size", len(self.raw))
+
+
+def header_block(raw: bytes) -> bytes:
+    """The header of a raw message up to and including the blank line, at most HEADER_BYTES."""
+    head = raw[: HEADER_BYTES + 4]
+    ends = [end + len(blank) for blank in (b"\r\n\r\n", b"\n\n") if (end := head.find(blank)) >= 0]
+    return head[: min(ends)] if ends else head[:HEADER_BYTES]
 
 
 class Mailbox(Protocol):
@@ -42,3 +71,13 @@ class Mailbox(Protocol):
     def close(self) -> None:
         """Log out. Safe to call twice."""
         ...
+
+
+@runtime_checkable
+class SizeLimitedMailbox(Protocol):
+    """A mailbox that skips the bodies of messages over ``max_message_bytes`` (None: no limit).
+
+    A separate protocol, so that mailboxes written without it still are Mailboxes.
+    """
+
+    max_message_bytes: int | None

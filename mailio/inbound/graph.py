@@ -2,8 +2,12 @@
 
 Listing: GET /users/{mailbox}/mailFolders/{folder}/messages with $select,
 $orderby=receivedDateTime asc and $top, following @odata.nextLink until the
-batch is full. Content: GET /messages/{id}/$value (the MIME; reading it does
-not mark the message read). Delete: DELETE /messages/{id}. Move: POST
+batch is full. Graph v1.0 has no size property on message, so the listing
+expands the MAPI property PR_MESSAGE_SIZE (``Integer 0x0E08``) through
+singleValueExtendedProperties. Content: GET /messages/{id}/$value (the MIME;
+reading it does not mark the message read), only for messages within
+``max_message_bytes``; of the others only GET /messages/{id}?$select=
+internetMessageHeaders. Delete: DELETE /messages/{id}. Move: POST
 /messages/{id}/move, creating the target folder first when it is missing.
 
 Graph throttles with 429 (and sometimes 503) plus Retry-After; those calls are
@@ -23,11 +27,25 @@ import httpx
 from mailio.config import GRAPH_SCOPE, GraphServer
 from mailio.errors import MailboxError, TransportError, TransportTimeout
 from mailio.http import build_http_client, parse_retry_after
-from mailio.inbound.base import FetchedMessage
+from mailio.inbound.base import FetchedMessage, header_block
 from mailio.oauth import OAuth2TokenProvider
 from mailio.outbound.graph import graph_error_text, user_url
 
 _THROTTLED = frozenset({429, 503})
+_SIZE_PROPERTY = 0x0E08  # PR_MESSAGE_SIZE; Graph answers with its id as "Integer 0xe08"
+_EXPAND_SIZE = "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08')"
+
+
+def _size(item: Mapping[str, Any]) -> int | None:
+    """PR_MESSAGE_SIZE from a listed message's expanded extended properties, if present."""
+    for prop in item.get("singleValueExtendedProperties") or ():
+        kind, _, tag = str(prop.get("id", "")).partition(" ")
+        try:
+            if kind.lower() == "integer" and int(tag, 16) == _SIZE_PROPERTY:
+                return int(prop["value"])
+        except (KeyError, TypeError, ValueError):
+            return None
+    return None
 
 
 def _odata_quote(value: str) -> str:
@@ -39,7 +57,9 @@ class GraphMailbox:
     """One folder of one mailbox. ``folder`` "INBOX" means Graph's well-known inbox.
 
     ``sleep`` is how the mailbox waits out throttling (tests pass a recorder).
-    The mailbox owns ``http_client`` and closes it in :meth:`close`.
+    The mailbox owns ``http_client`` and closes it in :meth:`close`. Messages
+    over ``max_message_bytes`` are returned with their header only (see
+    :mod:`mailio.inbound.base`).
     """
 
     def __init__(
@@ -51,9 +71,11 @@ class GraphMailbox:
         token_provider: Callable[[], str],
         sleep: Callable[[float], None] = time.sleep,
         max_wait_seconds: float = 60.0,
+        max_message_bytes: int | None = None,
     ) -> None:
         self.name = server.name or "graph"
         self.folder = folder
+        self.max_message_bytes = max_message_bytes
         self._user = user_url(server)
         self._client = http_client
         self._token = token_provider
@@ -70,6 +92,7 @@ class GraphMailbox:
         *,
         http_client: httpx.Client | None = None,
         token_provider: Callable[[], str] | None = None,
+        max_message_bytes: int | None = None,
     ) -> GraphMailbox:
         """A mailbox with the server's timeouts and proxy, and tokens from its [oauth2] table."""
         client = http_client or build_http_client(server.timeouts, server.proxy)
@@ -77,7 +100,13 @@ class GraphMailbox:
             token_provider = OAuth2TokenProvider(
                 server.oauth2, GRAPH_SCOPE, http_client=client
             ).token
-        return cls(server, folder, http_client=client, token_provider=token_provider)
+        return cls(
+            server,
+            folder,
+            http_client=client,
+            token_provider=token_provider,
+            max_message_bytes=max_message_bytes,
+        )
 
     # --- Mailbox protocol ----------------------------------------------------------------
 
@@ -88,22 +117,21 @@ class GraphMailbox:
         url: str | None = f"{self._user}/mailFolders/{quote(folder_id, safe='')}/messages"
         params: dict[str, str] | None = {
             "$select": "id,receivedDateTime",
+            "$expand": _EXPAND_SIZE,
             "$orderby": "receivedDateTime asc",
             "$top": str(min(limit, 1000)),  # Graph's page size cap for messages
         }
-        ids: list[str] = []
-        while url and len(ids) < limit:
+        listed: list[tuple[str, int | None]] = []
+        while url and len(listed) < limit:
             page = self._json("GET", url, f"list folder {self.folder!r}", params=params)
-            ids += [str(item["id"]) for item in page.get("value", [])]
+            listed += [(str(item["id"]), _size(item)) for item in page.get("value", [])]
             url = page.get("@odata.nextLink")
             params = None  # the next link carries the whole query
         fetched = []
-        for key in ids[:limit]:
-            response = self._call("GET", f"{self._message_url(key)}/$value")
-            if response.status_code == 404:
-                continue  # deleted since it was listed, e.g. by another worker: nothing to do
-            self._check(response, f"read message {key}")
-            fetched.append(FetchedMessage(key, response.content))
+        for key, size in listed[:limit]:
+            message = self._fetch(key, size)
+            if message is not None:  # None: deleted since it was listed, e.g. by another worker
+                fetched.append(message)
         return fetched
 
     def delete(self, keys: Sequence[str]) -> None:
@@ -139,6 +167,37 @@ class GraphMailbox:
 
     def __repr__(self) -> str:
         return f"GraphMailbox(name={self.name!r}, user={self._user!r}, folder={self.folder!r})"
+
+    # --- messages --------------------------------------------------------------------------
+
+    def _fetch(self, key: str, size: int | None) -> FetchedMessage | None:
+        limit = self.max_message_bytes
+        if limit is not None and size is not None and size > limit:
+            header = self._header(key)
+            return None if header is None else FetchedMessage(key, header, size, complete=False)
+        response = self._call("GET", f"{self._message_url(key)}/$value")
+        if response.status_code == 404:
+            return None
+        self._check(response, f"read message {key}")
+        raw = response.content
+        if limit is not None and len(raw) > limit:  # the listing did not say its size
+            return FetchedMessage(key, header_block(raw), len(raw), complete=False)
+        return FetchedMessage(key, raw, len(raw) if size is None else size)
+
+    def _header(self, key: str) -> bytes | None:
+        """The message's internet header, rebuilt from Graph's name/value list (None: gone)."""
+        response = self._call(
+            "GET", self._message_url(key), params={"$select": "internetMessageHeaders"}
+        )
+        if response.status_code == 404:
+            return None
+        data = self._parsed(response, f"read the header of message {key}")
+        lines = []
+        for item in data.get("internetMessageHeaders") or ():
+            # Graph unfolds values; a CR or LF left in one must not start a header of its own.
+            name, value = (" ".join(str(item.get(k, "")).splitlines()) for k in ("name", "value"))
+            lines.append(f"{name}: {value}\r\n")
+        return header_block(("".join(lines) + "\r\n").encode("utf-8"))
 
     # --- folders ---------------------------------------------------------------------------
 
@@ -212,7 +271,9 @@ class GraphMailbox:
         )
 
     def _json(self, method: str, url: str, action: str, **kwargs: Any) -> Mapping[str, Any]:
-        response = self._call(method, url, **kwargs)
+        return self._parsed(self._call(method, url, **kwargs), action)
+
+    def _parsed(self, response: httpx.Response, action: str) -> Mapping[str, Any]:
         self._check(response, action)
         try:
             data = response.json()

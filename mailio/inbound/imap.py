@@ -3,7 +3,11 @@
 One connection (one login) serves every call until :meth:`ImapMailbox.close`;
 a connection the server dropped in between is replaced once, transparently.
 A batch costs two round trips whatever its size: ``UID SEARCH`` of the oldest
-sequence numbers, then one ``UID FETCH`` of all their bodies.
+messages, then one ``UID FETCH`` of their sizes and bodies. With a size limit
+(``max_message_bytes``) the sizes come first, in a ``UID FETCH`` of
+``RFC822.SIZE`` alone; the bodies are fetched only of the messages within the
+limit, and of the others only the start of the header (one more ``UID FETCH``,
+only when there are such messages).
 """
 
 from __future__ import annotations
@@ -29,13 +33,16 @@ from mailio.errors import (
     TransportError,
     TransportTimeout,
 )
-from mailio.inbound.base import FetchedMessage
+from mailio.inbound.base import HEADER_BYTES, FetchedMessage
 from mailio.tls import client_ssl_context, security_error, server_label, upgrade_offered
 
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 _BODY = b"BODY[]"
+_SIZE = b"RFC822.SIZE"
+_HEADER = b"BODY[HEADER]<0>"  # how servers name the partial fetch below
+_FETCH_HEADER = f"BODY.PEEK[HEADER]<0.{HEADER_BYTES}>"
 _DELETED = b"\\Deleted"
 
 
@@ -43,7 +50,9 @@ class ImapMailbox:
     """One folder on one IMAP server; implements :class:`mailio.inbound.base.Mailbox`.
 
     ``token_provider`` returns an OAuth2 access token; it is required when the
-    server's ``auth`` is ``"oauth2"`` and called at each login.
+    server's ``auth`` is ``"oauth2"`` and called at each login. Messages over
+    ``max_message_bytes`` are returned with their header only (see
+    :mod:`mailio.inbound.base`).
     """
 
     def __init__(
@@ -52,10 +61,12 @@ class ImapMailbox:
         folder: str,
         *,
         token_provider: Callable[[], str] | None = None,
+        max_message_bytes: int | None = None,
     ) -> None:
         check_token_provider(server, token_provider)
         self.server = server
         self.folder = folder
+        self.max_message_bytes = max_message_bytes
         self.name = server.name or server_label(server)
         self._token_provider = token_provider
         self._client: IMAPClient | None = None
@@ -118,13 +129,17 @@ class ImapMailbox:
         uids = sorted(client.search(["UNDELETED"]))[:limit]
         if not uids:
             return []
-        bodies = client.fetch(uids, ["BODY.PEEK[]"])
-        # A message expunged by someone else between SEARCH and FETCH is simply absent.
-        return [
-            FetchedMessage(key=str(uid), raw=bytes(bodies[uid][_BODY]))
-            for uid in uids
-            if uid in bodies and _BODY in bodies[uid]
-        ]
+        if self.max_message_bytes is None:
+            found = client.fetch(uids, ["RFC822.SIZE", "BODY.PEEK[]"])
+            return _messages(uids, found, _sizes(found))
+        sizes = _sizes(client.fetch(uids, ["RFC822.SIZE"]))
+        present = [uid for uid in uids if uid in sizes]  # the others were expunged meanwhile
+        within = [uid for uid in present if sizes[uid] <= self.max_message_bytes]
+        over = [uid for uid in present if sizes[uid] > self.max_message_bytes]
+        found = client.fetch(within, ["BODY.PEEK[]"]) if within else {}
+        if over:
+            found.update(client.fetch(over, [_FETCH_HEADER]))
+        return _messages(uids, found, sizes)
 
     def _delete(self, client: IMAPClient, uids: list[int]) -> None:
         self._ensure_selected(client)
@@ -328,6 +343,28 @@ class _ImapClient(IMAPClient):
 
     def _create_IMAP4(self) -> imaplib.IMAP4:  # noqa: N802 - imapclient's hook name
         return _Imap4(self._mailio_server, self.ssl_context if self.ssl else None)
+
+
+def _sizes(found: dict[int, dict[bytes, Any]]) -> dict[int, int]:
+    return {uid: int(items[_SIZE]) for uid, items in found.items() if _SIZE in items}
+
+
+def _messages(
+    uids: list[int], found: dict[int, dict[bytes, Any]], sizes: dict[int, int]
+) -> list[FetchedMessage]:
+    """The fetched messages in ``uids`` order: whole, or (over the size limit) the header only.
+
+    A message expunged by someone else since the SEARCH is simply absent.
+    """
+    messages = []
+    for uid in uids:
+        items = found.get(uid, {})
+        if _BODY in items:  # -1: a server that left out RFC822.SIZE; len(raw) then
+            messages.append(FetchedMessage(str(uid), bytes(items[_BODY]), sizes.get(uid, -1)))
+        elif _HEADER in items and uid in sizes:
+            header = bytes(items[_HEADER])
+            messages.append(FetchedMessage(str(uid), header, sizes[uid], complete=False))
+    return messages
 
 
 def _uids(keys: Sequence[str]) -> list[int]:
