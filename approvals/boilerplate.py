@@ -19,13 +19,15 @@ from __future__ import annotations
 # "… wrote:" in an attribution line ("On Tue, … Bob <b@x> wrote:", "Am … schrieb Bob:"),
 # as single words: "a écrit" is found by "écrit", "napisał(a)" by "napisał".
 ATTRIBUTION_VERBS = frozenset(
-    """
-    wrote writes sent schrieb geschrieben écrit ecrit escribió escribio escrito schreef
-    geschreven scritto scrisse escreveu napisał napisal napisała napisala napsal napsala
-    napísal napísala skrev skriver kirjoitti написал написала пишет написав έγραψε εγραψε
-    írta irta scris yazdı كتب كتبت כתב כתבה 写道 寫道 작성 viết
-    """.split()
-)
+    {
+        "wrote", "writes", "sent", "schrieb", "geschrieben", "écrit", "ecrit", "escribió",
+        "escribio", "escrito", "schreef", "geschreven", "scritto", "scrisse", "escreveu",
+        "napisał", "napisal", "napisała", "napisala", "napsal", "napsala", "napísal",
+        "napísala", "skrev", "skriver", "kirjoitti", "написал", "написала", "пишет", "написав",
+        "έγραψε", "εγραψε", "írta", "irta", "scris", "yazdı", "كتب", "كتبت", "כתב", "כתבה",
+        "写道", "寫道", "작성", "viết",
+    }
+)  # fmt: skip
 
 # Words that open an attribution without a colon: "Am 3.4.2012 um 16:19 schrieb Max".
 ATTRIBUTION_OPENERS = r"on|am|le|el|il|op|em|den|dne|dňa|w\s+dniu|pe|στις|в|у|о|на|في|ב|ב-|在|于"

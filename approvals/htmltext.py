@@ -48,6 +48,9 @@ from approvals.visibility import ROOT_BOX, Box, StyleBlock, Styler, Stylesheet, 
 # megabyte with the visibility walk), and an approval reply never needs more markup
 # than this to say yes or no. Style blocks past the limit are still read.
 MAX_HTML_CHARS = 512_000
+# And at most this many tags: the parser and the walks pay per tag (a 512 KB flood of
+# <br> is 128,000 of them), and a reply's own words come long before.
+MAX_HTML_TAGS = 10_000
 _STYLE_BLOCK = re.compile(r"<style\b[^>]*>(.*?)(?:</style\s*>|\Z)", re.IGNORECASE | re.DOTALL)
 
 HR_LINE = "_" * 32
@@ -68,16 +71,33 @@ _SPACES = re.compile(r"[ \t\r\n\f\v\u00a0]+")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
+def split_html(html: str) -> tuple[str, str]:
+    """(what is parsed, the rest): at most MAX_HTML_CHARS characters and MAX_HTML_TAGS tags.
+
+    Pass the rest to :func:`read_stylesheet`: its style blocks still count.
+    """
+    end = min(len(html), MAX_HTML_CHARS)
+    position = -1
+    for _ in range(MAX_HTML_TAGS):
+        position = html.find("<", position + 1, end)
+        if position < 0:
+            break
+    else:
+        end = position
+    return html[:end], html[end:]
+
+
 def parse_html(html: str) -> BeautifulSoup:
-    """Parse leniently; any input gives a tree."""
-    return BeautifulSoup(html[:MAX_HTML_CHARS], "html.parser", on_duplicate_attribute="ignore")
+    """Parse leniently; any input gives a tree (of the part :func:`split_html` keeps)."""
+    readable, _ = split_html(html)
+    return BeautifulSoup(readable, "html.parser", on_duplicate_attribute="ignore")
 
 
 def read_stylesheet(root: Tag, *, overflow: str = "") -> Stylesheet:
     """The rules of the ``<style>`` blocks under ``root``, for visibility.
 
     Read it from the whole message, before any part is cut away, and pass the
-    source past ``MAX_HTML_CHARS`` as ``overflow``. A block a
+    source past what :func:`split_html` keeps as ``overflow``. A block a
     client may not apply (``media="print"``, a non-CSS ``type``, inside
     ``<template>``, a ``data:`` URI ``<link>``) only adds ways for text to be
     hidden. Linked style sheets elsewhere cannot be read and are left out.
@@ -97,7 +117,7 @@ def read_stylesheet(root: Tag, *, overflow: str = "") -> Stylesheet:
             or element.find_parent("template") is not None
         )
         blocks.append(StyleBlock(element.get_text(), maybe))
-    # ``overflow``: the source past MAX_HTML_CHARS. Its style blocks may hide text above the
+    # ``overflow``: the source past what is parsed. Its style blocks may hide text above the
     # cut in a client that reads it all; they can only add ways to be hidden here.
     blocks.extend(StyleBlock(css, maybe=True) for css in _STYLE_BLOCK.findall(overflow))
     return parse_stylesheet(blocks)
@@ -281,8 +301,8 @@ def render_text(
         # them when blocks nest (<div><div><p>…).
         have = 0
         for line in reversed(lines):
-            if line.text.strip():
-                break
+            if have >= count or line.text.strip():
+                break  # counting further is not needed, and quadratic on <br> floods
             have += 1
         for _ in range(count - have):
             lines.append(_Line())

@@ -11,12 +11,13 @@ degrades to UTF-8 with replacement characters.
 from __future__ import annotations
 
 import binascii
+import email.base64mime
+import email.quoprimime
 import email.utils
 import re
 import weakref
 from collections.abc import Iterator
 from email.errors import HeaderParseError, MessageError
-from email.header import decode_header
 from email.message import Message
 
 # What the email package raises on hostile input; we degrade instead (see module doc).
@@ -33,6 +34,8 @@ DECODE_ERRORS = (
 )
 
 _MSG_ID = re.compile(r"<([^<>\s]+)>")
+# email.header.ecre: an RFC 2047 encoded word.
+_ENCODED_WORD = re.compile(r"=\?([^?]*?)\?([qQbB])\?(.*?)\?=", re.MULTILINE)
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -84,6 +87,57 @@ def decode_words(value: str) -> str:
     # decode_header drops the space between an encoded word and plain text only sometimes.
     joined = "".join(out) if any(isinstance(chunk, bytes) for chunk, _ in chunks) else text
     return joined.strip()
+
+
+def decode_header(header: str) -> list[tuple[str | bytes, str | None]]:
+    """:func:`email.header.decode_header` for a string, in linear time.
+
+    The standard library's pops from the front of a list and concatenates bytes
+    word by word: a header of many thousand encoded words took seconds per
+    megabyte, quadratically more for more. Same steps, same result, same errors.
+    """
+    if not _ENCODED_WORD.search(header):
+        return [(header, None)]
+    words: list[tuple[str, str | None, str | None]] = []  # (text, encoding, charset)
+    for line in header.splitlines():
+        parts = _ENCODED_WORD.split(line)  # unencoded, (charset, encoding, encoded, unencoded)*
+        unencoded = parts[0].lstrip()
+        if unencoded:
+            words.append((unencoded, None, None))
+        for at in range(1, len(parts), 4):
+            charset, encoding, encoded, unencoded = parts[at : at + 4]
+            words.append((encoded, encoding.lower(), charset.lower()))
+            if unencoded:
+                words.append((unencoded, None, None))
+    # Whitespace between two encoded words is dropped (RFC 2047 section 6.2).
+    words = [
+        word
+        for n, word in enumerate(words)
+        if not (
+            0 < n < len(words) - 1 and words[n - 1][1] and words[n + 1][1] and word[0].isspace()
+        )
+    ]
+    collapsed: list[tuple[str | bytes, str | None]] = []
+    run: list[bytes] = []
+    run_charset: str | None = None
+    for text, encoding, charset in words:
+        if encoding is None:
+            word = text.encode("raw-unicode-escape")
+        elif encoding == "q":
+            word = email.quoprimime.header_decode(text).encode("raw-unicode-escape")
+        else:  # "b"
+            padded = text + "==="[: (4 - len(text) % 4) % 4]  # Postel's law: add missing padding
+            try:
+                word = email.base64mime.decode(padded)
+            except binascii.Error:
+                raise HeaderParseError("Base64 decoding error") from None
+        if run and charset != run_charset:
+            collapsed.append(((b" " if run_charset is None else b"").join(run), run_charset))
+            run = []
+        run.append(word)
+        run_charset = charset
+    collapsed.append(((b" " if run_charset is None else b"").join(run), run_charset))
+    return collapsed
 
 
 def decode_bytes(data: bytes, charset: str | None) -> str:

@@ -42,11 +42,11 @@ from bs4 import BeautifulSoup, Tag
 
 from approvals import boilerplate
 from approvals.htmltext import (
-    MAX_HTML_CHARS,
     parse_html,
     read_stylesheet,
     remove_hidden,
     render_text,
+    split_html,
 )
 from approvals.verdicts import verdict_phrases
 
@@ -146,7 +146,7 @@ class BodyReading:
 
 
 # A plain-text body is read up to here: an approver's new text is never this long, and a
-# pasted 20 MB log must cost what 256 KB costs (HTML has its own limit, MAX_HTML_CHARS).
+# pasted 20 MB log must cost what 256 KB costs (HTML has its own limits: split_html).
 MAX_TEXT_CHARS = 256_000
 
 # Invisible characters: bidi controls (Arabic and Hebrew clients wrap lines in them), zero-width
@@ -174,6 +174,7 @@ def read_body(body: str, *, html: bool = False) -> BodyReading:
     if html:
         lines, hidden = _html_lines(body)
     else:
+        body = body[len(body) - len(body.lstrip()) :]  # leading blank lines are no text
         if len(body) > MAX_TEXT_CHARS:  # what lies beyond is not anybody's new text
             body = body[: body.rfind("\n", 0, MAX_TEXT_CHARS) + 1 or MAX_TEXT_CHARS]
         body = body.translate(_INVISIBLE)
@@ -199,9 +200,10 @@ _SIGNATURE_IDS = frozenset({"signature", "zm-_id_-sgn", "ms-outlook-mobile-signa
 
 def _html_lines(html: str) -> tuple[list[str], tuple[str, ...]]:
     """The rendered lines outside the quote, and the hidden texts among them."""
-    soup = parse_html(html[:MAX_HTML_CHARS].translate(_INVISIBLE))
+    readable, overflow = split_html(html)
+    soup = parse_html(readable.translate(_INVISIBLE))
     # Before the cut: a <style> in the quote, or past the size limit, styles the new text too.
-    stylesheet = read_stylesheet(soup, overflow=html[MAX_HTML_CHARS:])
+    stylesheet = read_stylesheet(soup, overflow=overflow)
     _cut_html_quote(soup)
     for tag in soup.find_all(_is_signature_container):
         tag.extract()
@@ -282,7 +284,7 @@ def _cut_quotes(lines: Sequence[str], *, html: bool) -> list[str]:
             kept_text = True
             index += 1
             continue
-        cut = _splitter_at(lines, index)
+        cut = None if _BLANK.match(line) else _splitter_at(lines, index)
         if cut is None:
             kept.append(line)
             kept_text = kept_text or bool(line.strip())
@@ -347,7 +349,7 @@ def _drop_attribution(kept: list[str]) -> None:
     """Remove the "… wrote:" lines just above a ">" run that the splitter rules missed."""
     nonblank: list[int] = []  # the last three lines with text, in order
     index = len(kept) - 1
-    while index >= 0 and len(nonblank) < 3:
+    while index >= max(0, len(kept) - 12) and len(nonblank) < 3:
         if not _BLANK.match(kept[index]):
             nonblank.insert(0, index)
         index -= 1
@@ -482,7 +484,7 @@ def _has_verb(text: str) -> bool:
 
 def _verb_at_end(text: str) -> bool:
     """Does ``text`` end in an attribution verb ("… wrote:", "… napisał(a):", "写道：")?"""
-    words = _LETTERS.findall(text[-40:].lower())
+    words = _LETTERS.findall(text.rstrip(" \t:：-")[-40:].lower())
     if words and words[-1] in ("a", "а"):  # napisał(a), написал(а)
         words.pop()
     return bool(words) and words[-1] in boilerplate.ATTRIBUTION_VERBS
@@ -572,9 +574,8 @@ def _cut_contact_block(lines: list[str], nonblank: list[int]) -> list[str]:
 
 
 def _trim(lines: Sequence[str]) -> str:
-    kept = list(lines)
-    while kept and (_BLANK.match(kept[-1]) or _PUNCT_ONLY.match(kept[-1])):
-        kept.pop()
-    while kept and _BLANK.match(kept[0]):
-        kept.pop(0)
-    return "\n".join(kept).rstrip()
+    end = len(lines)
+    while end and (_BLANK.match(lines[end - 1]) or _PUNCT_ONLY.match(lines[end - 1])):
+        end -= 1
+    start = _skip_blank(lines[:end], 0)
+    return "\n".join(lines[start:end]).rstrip()

@@ -26,7 +26,9 @@ from datetime import UTC, datetime, timedelta
 from approvals.errors import ExpiredToken, InvalidToken
 
 PREFIX = "apr-"
-TOKEN_PATTERN = re.compile(r"(?<![a-z0-9])apr-([a-z2-7]{24})(?![a-z0-9])", re.IGNORECASE)
+_NOT_AFTER = r"[a-z0-9]"  # a token is not the end of a longer word
+_TOKEN = r"apr-([a-z2-7]{24})(?![a-z0-9])"
+TOKEN_PATTERN = re.compile(rf"(?<!{_NOT_AFTER}){_TOKEN}", re.IGNORECASE)
 
 _EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 _ID_BYTES, _EXPIRY_BYTES, _MAC_BYTES = 5, 3, 7
@@ -101,9 +103,21 @@ def verify_token(
         raise ExpiredToken(f"token expired at {claims.expires_at:%Y-%m-%d %H:%M} UTC")
 
 
+# TOKEN_PATTERN without its lookbehind, which kept re from jumping to each "apr-": a
+# megabyte-sized body is searched five times faster. find_tokens checks the lookbehind.
+_TOKEN_AT = re.compile(_TOKEN, re.IGNORECASE)
+_TOKEN_PRECEDER = re.compile(_NOT_AFTER, re.IGNORECASE)
+
+
 def find_tokens(text: str) -> list[str]:
     """Every distinct token in ``text``, in order of appearance, normalised to lower case."""
     seen: dict[str, None] = {}
-    for match in TOKEN_PATTERN.finditer(text):
+    position = 0
+    while (match := _TOKEN_AT.search(text, position)) is not None:
+        start = match.start()
+        if start and _TOKEN_PRECEDER.match(text, start - 1):
+            position = start + 1  # as TOKEN_PATTERN: go on right after the rejected start
+            continue
         seen.setdefault(PREFIX + match.group(1).lower(), None)
+        position = match.end()
     return list(seen)

@@ -8,11 +8,13 @@ fail if that guard is ever reached, so a crash cannot hide behind it.
 from __future__ import annotations
 
 from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import compat32
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from approvals.replies import ParsedReply, Verdict, parse_reply
+from approvals.replies import ParsedReply, Verdict, parse_reply, read_message
 from tests.hidden_html import HIDDEN_MARKUP
 
 TOKEN = "apr-abcdefghijklmnopqrstuvwx"
@@ -264,3 +266,31 @@ def test_a_verdict_only_in_hidden_elements_never_decides(
     parsed = parse_reply(bytes(message))
     assert_parsed_cleanly(parsed)
     assert parsed.verdict is None, (body, parsed.reasons)
+
+
+# --- a single-part body is not split into lines -------------------------------------------------
+
+BODY_LINES = st.lists(
+    st.sampled_from(["Approved", "", "> quoted", "\r", "From: x", "--b", "=E2=82=AC", " cont"]),
+    max_size=12,
+)
+
+
+@FAST
+@given(
+    headers=st.lists(st.tuples(HEADER_NAMES, st.text(max_size=40)), max_size=6),
+    body=BODY_LINES,
+    newline=st.sampled_from(["\r\n", "\n"]),
+    gap=st.sampled_from(["\r\n\r\n", "\n\n", "\n\r\n", ""]),
+)
+def test_read_message_reads_what_the_email_package_reads(
+    headers: list[tuple[str, str]], body: list[str], newline: str, gap: str
+) -> None:
+    head = newline.join(
+        f"{name}: {value}".replace("\r", "").replace("\n", "") for name, value in headers
+    )
+    raw = (head + gap + newline.join(body)).encode("utf-8", "surrogateescape")
+    ours, theirs = read_message(raw), BytesParser(policy=compat32).parsebytes(raw)
+    assert ours.items() == theirs.items()
+    assert ours.get_payload() == theirs.get_payload() or ours.is_multipart()
+    assert ours.get_payload(decode=True) == theirs.get_payload(decode=True)

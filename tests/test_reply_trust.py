@@ -321,3 +321,16 @@ def test_a_style_block_past_the_html_size_limit_still_hides_text() -> None:
     parsed = parse_reply(html_reply(html))
     assert parsed.verdict is None
     assert any("hidden" in reason for reason in parsed.reasons), parsed.reasons
+
+
+def test_a_style_block_past_the_html_tag_limit_still_hides_text() -> None:
+    from approvals.htmltext import MAX_HTML_TAGS
+
+    html = (
+        "<span class=h>APPROVE</span><p>Why now?</p>"
+        + "<br>" * (MAX_HTML_TAGS + 10)
+        + "<style>.h{display:none}</style>"
+    )
+    parsed = parse_reply(html_reply(html))
+    assert parsed.verdict is None
+    assert any("hidden" in reason for reason in parsed.reasons), parsed.reasons
