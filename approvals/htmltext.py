@@ -42,7 +42,15 @@ from dataclasses import dataclass
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import Comment, Declaration, Doctype, PageElement, ProcessingInstruction
 
-from approvals.visibility import ROOT_BOX, Box, StyleBlock, Styler, Stylesheet, parse_stylesheet
+from approvals.visibility import (
+    EMPTY_STYLESHEET,
+    ROOT_BOX,
+    Box,
+    StyleBlock,
+    Styler,
+    Stylesheet,
+    parse_stylesheet,
+)
 
 # Bigger bodies are truncated: html.parser is linear but slow (about a second per
 # megabyte with the visibility walk), and an approval reply never needs more markup
@@ -278,13 +286,18 @@ def render_text(
     *,
     is_quote: Callable[[Tag], bool] | None = None,
     stylesheet: Stylesheet | None = None,
+    hidden_removed: bool = False,
 ) -> str:
     """Render what a reader sees of ``root`` as text.
 
     ``is_quote(tag)`` decides which blockquotes get "> ". ``stylesheet``: as
     for :func:`remove_hidden`; by default the ``<style>`` blocks under ``root``.
+    ``hidden_removed``: :func:`remove_hidden` ran on ``root`` already, so all
+    that is left is visible and styles need not be looked at again.
     """
     quote_test = is_quote or (lambda tag: True)
+    if hidden_removed:
+        stylesheet = EMPTY_STYLESHEET
     styler = Styler(read_stylesheet(root) if stylesheet is None else stylesheet)
     box = _start_box(root, styler)
     if box.hidden:
@@ -342,7 +355,11 @@ def render_text(
         name = (item.name or "").lower()
         if name in _SKIPPED:
             continue
-        inner = box if isinstance(item, BeautifulSoup) else styler.box(box, name, item.attrs)
+        inner = (
+            box
+            if hidden_removed or isinstance(item, BeautifulSoup)
+            else styler.box(box, name, item.attrs)
+        )
         if inner.hidden:
             continue
         if name == "br":

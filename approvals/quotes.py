@@ -49,6 +49,7 @@ from approvals.htmltext import (
     split_html,
 )
 from approvals.verdicts import verdict_phrases
+from approvals.visibility import EMPTY_STYLESHEET
 
 # --- line classes -----------------------------------------------------------------------------
 
@@ -154,6 +155,11 @@ MAX_TEXT_CHARS = 256_000
 _INVISIBLE = dict.fromkeys(
     [0x00AD, 0x061C, 0xFEFF, *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
 )
+_ANY_INVISIBLE = re.compile("[" + "".join(chr(code) for code in _INVISIBLE) + "]")
+
+
+def _without_invisible(text: str) -> str:
+    return text.translate(_INVISIBLE) if _ANY_INVISIBLE.search(text) else text  # rare: test
 
 
 @dataclass(frozen=True)
@@ -177,7 +183,7 @@ def read_body(body: str, *, html: bool = False) -> BodyReading:
         body = body[len(body) - len(body.lstrip()) :]  # leading blank lines are no text
         if len(body) > MAX_TEXT_CHARS:  # what lies beyond is not anybody's new text
             body = body[: body.rfind("\n", 0, MAX_TEXT_CHARS) + 1 or MAX_TEXT_CHARS]
-        body = body.translate(_INVISIBLE)
+        body = _without_invisible(body)
         lines = body.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     kept = _cut_quotes(_cut_banner(lines), html=html)
     kept = _cut_signature(kept, guess=not html)
@@ -186,6 +192,7 @@ def read_body(body: str, *, html: bool = False) -> BodyReading:
 
 # --- HTML ------------------------------------------------------------------------------------
 
+_STYLE_TAG = re.compile(r"<(?:style|link)\b", re.IGNORECASE)
 _QUOTE_CLASSES = (
     "gmail_quote", "gmail_quote_container", "yahoo_quoted", "moz-cite-prefix",
     "protonmail_quote", "zmail_extra", "outlookmessageheader", "ms-outlook-mobile-reference",
@@ -201,14 +208,13 @@ _SIGNATURE_IDS = frozenset({"signature", "zm-_id_-sgn", "ms-outlook-mobile-signa
 def _html_lines(html: str) -> tuple[list[str], tuple[str, ...]]:
     """The rendered lines outside the quote, and the hidden texts among them."""
     readable, overflow = split_html(html)
-    soup = parse_html(readable.translate(_INVISIBLE))
+    soup = parse_html(_without_invisible(readable))
     # Before the cut: a <style> in the quote, or past the size limit, styles the new text too.
-    stylesheet = read_stylesheet(soup, overflow=overflow)
+    styled = _STYLE_TAG.search(html)  # most replies have none: skip the search of the tree
+    stylesheet = read_stylesheet(soup, overflow=overflow) if styled else EMPTY_STYLESHEET
     _cut_html_quote(soup)
-    for tag in soup.find_all(_is_signature_container):
-        tag.extract()
     hidden = tuple(remove_hidden(soup, stylesheet))  # hidden text in the quote is not theirs
-    text = render_text(soup, is_quote=_is_quoting_blockquote, stylesheet=stylesheet)
+    text = render_text(soup, is_quote=_is_quoting_blockquote, hidden_removed=True)
     return text.split("\n"), hidden
 
 
@@ -247,15 +253,28 @@ def _is_quote_container(tag: Tag) -> bool:
 
 
 def _cut_html_quote(soup: BeautifulSoup) -> None:
-    """Remove the first quote container and everything after it in document order."""
-    for tag in soup.find_all(_is_quote_container):
-        node: Tag | None = tag
-        while node is not None and node is not soup:
-            for sibling in list(node.next_siblings):
-                sibling.extract()
-            node = node.parent
-        tag.extract()
+    """Remove the first quote container and everything after it in document order, and
+    the signature containers before it: one walk over the tags."""
+    quote: Tag | None = None
+    signatures: list[Tag] = []
+    for element in soup.descendants:
+        if not isinstance(element, Tag) or not (element.attrs or element.name == "blockquote"):
+            continue  # containers are known by class, id or type
+        if _is_quote_container(element):
+            quote = element
+            break
+        if _is_signature_container(element):
+            signatures.append(element)
+    for signature in signatures:
+        signature.extract()
+    if quote is None:
         return
+    node: Tag | None = quote
+    while node is not None and node is not soup:
+        for sibling in list(node.next_siblings):
+            sibling.extract()
+        node = node.parent
+    quote.extract()
 
 
 # --- quotes ----------------------------------------------------------------------------------
@@ -545,6 +564,10 @@ def _cut_banner(lines: list[str]) -> list[str]:
     banner: an approver's own "Attention: do not approve yet (external review)" stays.
     """
     start = _skip_blank(lines, 0)
+    if start == len(lines) or not (
+        _BANNER_OPENER.match(lines[start]) or _BANNER_FIRST_CONTACT.match(lines[start])
+    ):
+        return lines
     end = start
     while end < len(lines) and not _BLANK.match(lines[end]):
         end += 1

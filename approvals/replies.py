@@ -243,7 +243,7 @@ def _without_sign_off(comment: str, from_header: str, sender: str | None) -> str
     return "\n".join(lines[:-1]).rstrip()
 
 
-_HEADER_ENDS = (b"\r\n\r\n", b"\n\n", b"\n\r\n")
+_HEADER_ENDS = (b"\n\n", b"\n\r\n")  # the second also ends "\r\n\r\n"
 
 
 def read_message(raw: bytes) -> Message:
@@ -351,6 +351,8 @@ def _find_tokens(
             look(value, "the recipient address")
     look(subject, "the subject")
     look(body, "the body")
+    if body_part is message:
+        return tuple(TokenSighting(token, place) for token, place in found.items())
     for part in mailparts.walk(message, into_messages=True):
         if mailparts.content_type(part).startswith("message/") and part is not message:
             for attached in mailparts.children(part):
