@@ -537,20 +537,16 @@ def _handle(
     A mailbox that does not know the limit (no ``max_message_bytes``) fetched such a
     message whole; it is cut to its header here all the same.
     """
-    over = [not message.complete or message.size > max_bytes for message in batch]
-    readable = [message.raw for message, too_big in zip(batch, over, strict=True) if not too_big]
-    oversized = [message for message, too_big in zip(batch, over, strict=True) if too_big]
-    handled = iter(handler.handle_batch(readable, now))
-    refused = iter(
-        handler.handle_oversized(
-            [header_block(message.raw) for message in oversized],
-            [message.size for message in oversized],
-            now,
-        )
-        if oversized
-        else ()
-    )
-    return [next(refused if too_big else handled) for too_big in over]
+    unread = {
+        index: message.size
+        for index, message in enumerate(batch)
+        if not message.complete or message.size > max_bytes
+    }
+    raws = [
+        header_block(message.raw) if index in unread else message.raw
+        for index, message in enumerate(batch)
+    ]
+    return handler.handle_batch(raws, now, unread=unread)
 
 
 def _configured_mailbox(settings: EngineSettings) -> Mailbox:

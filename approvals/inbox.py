@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -162,8 +162,17 @@ class ReplyHandler:
         """One message on its own: :meth:`handle_batch` of one."""
         return self.handle_batch([raw], now)[0]
 
-    def handle_batch(self, raws: Sequence[bytes], now: datetime) -> list[Handling]:
-        """Decide what each message means and record it, all in one transaction."""
+    def handle_batch(
+        self, raws: Sequence[bytes], now: datetime, *, unread: Mapping[int, int] | None = None
+    ) -> list[Handling]:
+        """Decide what each message means and record it, all in one transaction.
+
+        ``unread`` maps the index of a message whose body was not fetched (over
+        [inbound] max_message_bytes; ``raws`` holds its header) to its size: it is
+        recorded as failed and goes to the failure folder unread, whatever an earlier
+        record of its Message-ID says, since a message not read is never deleted.
+        """
+        unread = unread or {}
         parsed = [parse_reply(raw) for raw in raws]  # pure: outside the transaction
         keys = [message_key(reply, raw) for reply, raw in zip(parsed, raws, strict=True)]
         handlings: list[Handling] = []
@@ -177,11 +186,23 @@ class ReplyHandler:
                     select(InboxRecordRow).where(col(InboxRecordRow.message_key).in_(set(keys)))
                 ).all()
             }
-            for reply, key in zip(parsed, keys, strict=True):
+            for index, (reply, key) in enumerate(zip(parsed, keys, strict=True)):
+                refusal = None
+                if index in unread:
+                    refusal = (
+                        f"message is {unread[index]:,} bytes, over [inbound] max_message_bytes "
+                        f"({self._settings.inbound.max_message_bytes:,}): kept unread in the "
+                        "failure folder"
+                    )
                 if key in earlier:
-                    handlings.append(self._replay(key, earlier[key], reply))
+                    handling = self._replay(key, earlier[key], reply)
+                    if refusal is not None:
+                        handling = replace(
+                            handling, disposition=self._disposition(InboxOutcome.FAILED)
+                        )
+                    handlings.append(handling)
                     continue
-                handling = self._apply(session, batch, reply, key, now)
+                handling = self._apply(session, batch, reply, key, now, refusal)
                 if handling.disposition != KEEP:
                     earlier[key] = _Seen(  # the same message twice in one batch
                         now,
@@ -193,69 +214,28 @@ class ReplyHandler:
                 handlings.append(handling)
         return handlings
 
-    def handle_oversized(
-        self, heads: Sequence[bytes], sizes: Sequence[int], now: datetime
-    ) -> list[Handling]:
-        """Record messages over [inbound] max_message_bytes as failed, in one transaction.
-
-        ``heads`` hold each message's header only: its body was never fetched nor
-        parsed. The header names the message in its record (Message-ID, From,
-        Subject). The mail goes to the failure folder, unread, whatever an earlier
-        record of the same Message-ID says: a message not read is never deleted.
-        """
-        limit = self._settings.inbound.max_message_bytes
-        failed = self._disposition(InboxOutcome.FAILED)
-        parsed = [parse_reply(head) for head in heads]
-        keys = [message_key(reply, head) for reply, head in zip(parsed, heads, strict=True)]
-        handlings: list[Handling] = []
-        with transaction(self._db) as session:
-            earlier = {
-                record.message_key: _Seen.of(record)
-                for record in session.exec(
-                    select(InboxRecordRow).where(col(InboxRecordRow.message_key).in_(set(keys)))
-                ).all()
-            }
-            for reply, key, size in zip(parsed, keys, sizes, strict=True):
-                if key in earlier:
-                    replay = self._replay(key, earlier[key], reply)
-                    handlings.append(
-                        Handling(
-                            key=key,
-                            outcome=replay.outcome,
-                            reason=replay.reason,
-                            disposition=failed,
-                            request_id=replay.request_id,
-                            parsed=reply,
-                        )
-                    )
-                    continue
-                handling = Handling(
-                    key=key,
-                    outcome=InboxOutcome.FAILED,
-                    reason=f"message is {size:,} bytes, over [inbound] max_message_bytes "
-                    f"({limit:,}): kept unread in the failure folder",
-                    disposition=failed,
-                    parsed=reply,
-                )
-                try:
-                    with session.begin_nested():
-                        session.connection().execute(
-                            _INSERT_RECORD, self._record_values(handling, reply, now)
-                        )
-                except IntegrityError:
-                    handling = self._after_conflict(session, key, reply)
-                else:
-                    earlier[key] = _Seen(now, handling.outcome.value, handling.reason, failed, None)
-                handlings.append(handling)
-        return handlings
-
     def _apply(
-        self, session: Session, batch: _Batch, reply: ParsedReply, key: str, now: datetime
+        self,
+        session: Session,
+        batch: _Batch,
+        reply: ParsedReply,
+        key: str,
+        now: datetime,
+        refusal: str | None = None,
     ) -> Handling:
-        """Evaluate and record one message in a savepoint of its own."""
+        """Evaluate (or, with ``refusal``, refuse) and record one message in a savepoint."""
         try:
             with session.begin_nested():
-                handling = self._evaluate(session, batch, reply, key, now)
+                if refusal is None:
+                    handling = self._evaluate(session, batch, reply, key, now)
+                else:
+                    handling = Handling(
+                        key=key,
+                        outcome=InboxOutcome.FAILED,
+                        reason=refusal,
+                        disposition=self._disposition(InboxOutcome.FAILED),
+                        parsed=reply,
+                    )
                 session.connection().execute(
                     _INSERT_RECORD, self._record_values(handling, reply, now)
                 )

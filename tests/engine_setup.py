@@ -5,18 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email import message_from_string, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import Session, select
 
 from approvals.engine import ApprovalEngine
-from approvals.models import ApprovalRequest
+from approvals.models import ApprovalRequest, NotificationRow
 from approvals.settings import EngineSettings
+from approvals.tokens import find_tokens
 from mailio.devservers import approver as client
 from mailio.devservers.stack import MailStack
-from mailio.inbound.base import FetchedMessage, header_block
+from mailio.inbound.base import FetchedMessage, Mailbox, header_block
 from scheduler.demo import config_for_stack
 from tests.servers.mail_client import send_as
 
@@ -113,6 +116,29 @@ class ListMailbox:
         pass
 
 
+class MailboxWrapper:
+    """Passes every call to ``inner``; tests override what they change (no size limit:
+    it stands for a mailbox written before ``max_message_bytes``)."""
+
+    def __init__(self, inner: Mailbox) -> None:
+        self.inner = inner
+
+    def fetch_batch(self, limit: int) -> list[FetchedMessage]:
+        return self.inner.fetch_batch(limit)
+
+    def delete(self, keys: Sequence[str]) -> None:
+        self.inner.delete(keys)
+
+    def move(self, keys: Sequence[str], folder: str) -> None:
+        self.inner.move(keys, folder)
+
+    def count(self) -> int:
+        return self.inner.count()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 class Clock:
     """A wall clock that tests can move forward."""
 
@@ -177,3 +203,58 @@ def scenario(
 
 
 ScenarioFactory = Callable[..., Scenario]
+
+
+def delivery_status_notification(to: str, original: EmailMessage) -> EmailMessage:
+    """An RFC 3464 bounce as Postfix sends it, with the original's headers attached."""
+    headers = "".join(f"{name}: {value}\n" for name, value in original.items())
+    raw = f"""\
+From: Mail Delivery System <MAILER-DAEMON@mx.example.test>
+To: {to}
+Subject: Undelivered Mail Returned to Sender
+Auto-Submitted: auto-replied
+Message-ID: <bounce.{id(original)}@mx.example.test>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="BOUNDARY"
+
+--BOUNDARY
+Content-Type: text/plain
+
+This is the mail system. Your message could not be delivered.
+
+--BOUNDARY
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.test
+
+Final-Recipient: rfc822; {original["To"]}
+Action: failed
+Status: 5.1.1
+
+--BOUNDARY
+Content-Type: text/rfc822-headers
+
+{headers}
+--BOUNDARY--
+"""
+    return message_from_string(raw, policy=policy.default)  # type: ignore[return-value]
+
+
+def reply_to_stored_notification(
+    engine: ApprovalEngine, request_id: str, approver: str, text: str, mid: str
+) -> bytes:
+    """A reply to the notification ``approver`` got, read from the store (no mail server)."""
+    with Session(engine._db) as session:  # the stored notification, as the approver got it
+        notification = session.exec(
+            select(NotificationRow).where(
+                NotificationRow.request_id == request_id, NotificationRow.approver == approver
+            )
+        ).one()
+    (token,) = find_tokens(notification.mime.decode())
+    reply = EmailMessage()
+    reply["From"] = approver
+    reply["To"] = f"approvals+{token}@example.test"
+    reply["Subject"] = f"Re: Approval requested [{token.upper()}]"
+    reply["Message-ID"] = f"<{mid}>"
+    reply.set_content(f"{text}\n\n> To approve, reply with APPROVE\n")
+    return reply.as_bytes()

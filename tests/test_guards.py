@@ -37,10 +37,15 @@ from approvals.store import transaction
 from mailio.devservers.stack import MailStack
 from mailio.errors import MailboxError
 from mailio.outbound.base import SendResult
-from tests.engine_setup import ListMailbox, Scenario, engine_settings, scenario
+from tests.engine_setup import (
+    ListMailbox,
+    Scenario,
+    delivery_status_notification,
+    engine_settings,
+    reply_to_stored_notification,
+    scenario,
+)
 from tests.stores import postgres_url  # noqa: F401  (fixture)
-from tests.test_reply_handling import _delivery_status_notification
-from tests.test_store_concurrency import _reply
 
 UNPARSEABLE = "message could not be parsed"
 TOKEN = "apr-abcdefghijklmnopqrstuvwx"  # well formed; parsing does not verify it
@@ -166,7 +171,7 @@ def test_bounce_for_a_notification_that_was_not_sent_leaves_its_status(
     (before,) = trip.engine.outbox(request_id=request_id)
     assert before.status is status
     trip.send(
-        _delivery_status_notification(trip.address, _stored_notification(trip.engine, request_id))
+        delivery_status_notification(trip.address, _stored_notification(trip.engine, request_id))
     )
 
     report = trip.engine.process_replies()
@@ -314,7 +319,9 @@ def test_a_delete_failing_after_the_commit_is_finished_next_cycle_without_applyi
     decided: list[str] = []
     engine.on_decision(lambda request: decided.append(request.id))
     request = engine.request_approval("Deploy", ["alice@example.test"])
-    box.messages["0"] = _reply(engine, request.id, "alice@example.test", "Approved", "r1@x.test")
+    box.messages["0"] = reply_to_stored_notification(
+        engine, request.id, "alice@example.test", "Approved", "r1@x.test"
+    )
 
     first = engine.process_replies()
 

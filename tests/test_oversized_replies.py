@@ -22,8 +22,7 @@ from approvals.replies import ParsedReply, parse_reply
 from approvals.settings import EngineSettings
 from mailio.devservers.stack import MailStack
 from mailio.errors import ConfigError
-from mailio.inbound.base import FetchedMessage
-from tests.engine_setup import ListMailbox, Scenario, engine_settings, scenario
+from tests.engine_setup import ListMailbox, MailboxWrapper, Scenario, engine_settings, scenario
 
 REPO = Path(__file__).resolve().parents[1]
 LIMIT = 64 * 1024
@@ -161,26 +160,12 @@ def _message(name: str, body: str) -> bytes:
     ).encode()
 
 
-class WholeMessages:
+class WholeMessages(MailboxWrapper):
     """A mailbox written before size limits: no max_message_bytes, every message whole."""
 
     def __init__(self, raws: Sequence[bytes]) -> None:
-        self.inner = ListMailbox(raws)
-
-    def fetch_batch(self, limit: int) -> list[FetchedMessage]:
-        return self.inner.fetch_batch(limit)
-
-    def delete(self, keys: Sequence[str]) -> None:
-        self.inner.delete(keys)
-
-    def move(self, keys: Sequence[str], folder: str) -> None:
-        self.inner.move(keys, folder)
-
-    def count(self) -> int:
-        return self.inner.count()
-
-    def close(self) -> None:
-        self.inner.close()
+        self.folder = ListMailbox(raws)
+        super().__init__(self.folder)
 
 
 def test_the_engine_gives_its_limit_to_the_mailbox(tmp_path: Path, parsed_sizes: list[int]) -> None:
@@ -210,7 +195,7 @@ def test_a_mailbox_without_the_limit_still_never_has_a_big_message_parsed(
     [outcome] = engine.process_replies().messages
 
     assert outcome.reason.startswith(f"message is {len(big):,} bytes, over")
-    assert box.inner.moved == {"Failed": ["0"]}
+    assert box.folder.moved == {"Failed": ["0"]}
     assert max(parsed_sizes) < 1000
     engine.close()
 

@@ -6,7 +6,6 @@ Real Dovecot and SMTP relay, as in test_round_trip.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from email import message_from_string, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from approvals.engine import ApprovalEngine
 from approvals.models import NotificationKind, NotificationStatus, RequestStatus
 from mailio.devservers.approver import compose_reply
 from mailio.devservers.stack import MailStack
-from tests.engine_setup import Scenario, reconfigured, scenario
+from tests.engine_setup import Scenario, delivery_status_notification, reconfigured, scenario
 
 
 def _reconfigured(trip: Scenario, **replies: Any) -> ApprovalEngine:
@@ -102,7 +101,7 @@ def test_bounce_marks_the_notification_undeliverable(trip: Scenario) -> None:
     alice = trip.stack.new_address("alice")
     request = trip.ask(alice)
     notification = trip.notification_for(alice)
-    bounce = _delivery_status_notification(trip.address, notification)
+    bounce = delivery_status_notification(trip.address, notification)
     trip.send(bounce)
 
     report = trip.engine.process_replies()
@@ -146,41 +145,6 @@ def test_dmarc_pass_from_a_trusted_server_is_required_when_configured(
     engine.close()
 
 
-def _delivery_status_notification(to: str, original: EmailMessage) -> EmailMessage:
-    """An RFC 3464 bounce as Postfix sends it, with the original's headers attached."""
-    headers = "".join(f"{name}: {value}\n" for name, value in original.items())
-    raw = f"""\
-From: Mail Delivery System <MAILER-DAEMON@mx.example.test>
-To: {to}
-Subject: Undelivered Mail Returned to Sender
-Auto-Submitted: auto-replied
-Message-ID: <bounce.{id(original)}@mx.example.test>
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=delivery-status; boundary="BOUNDARY"
-
---BOUNDARY
-Content-Type: text/plain
-
-This is the mail system. Your message could not be delivered.
-
---BOUNDARY
-Content-Type: message/delivery-status
-
-Reporting-MTA: dns; mx.example.test
-
-Final-Recipient: rfc822; {original["To"]}
-Action: failed
-Status: 5.1.1
-
---BOUNDARY
-Content-Type: text/rfc822-headers
-
-{headers}
---BOUNDARY--
-"""
-    return message_from_string(raw, policy=policy.default)  # type: ignore[return-value]
-
-
 def test_bounce_that_cannot_prove_its_original_changes_nothing(trip: Scenario) -> None:
     """Anyone can send a "bounce"; only one naming our Message-ID or a valid token counts."""
     alice = trip.stack.new_address("alice")
@@ -190,7 +154,7 @@ def test_bounce_that_cannot_prove_its_original_changes_nothing(trip: Scenario) -
     forged["Message-ID"] = "<forged-original@evil.test>"
     forged["To"] = alice
     forged["Subject"] = "Approval requested [APR-" + "A" * 24 + "]"  # a token that cannot verify
-    trip.send(_delivery_status_notification(trip.address, forged))
+    trip.send(delivery_status_notification(trip.address, forged))
     assert notification["Message-ID"] != forged["Message-ID"]
 
     report = trip.engine.process_replies()
@@ -207,7 +171,7 @@ def test_bounce_for_a_notification_not_yet_sent_changes_nothing(trip: Scenario) 
     queued = trip.engine.request_approval("Deploy 2", [alice])  # not dispatched
     (queued_entry,) = trip.engine.outbox(request_id=queued.id)
     assert queued_entry.status is NotificationStatus.QUEUED
-    trip.send(_delivery_status_notification(trip.address, sent))
+    trip.send(delivery_status_notification(trip.address, sent))
 
     trip.engine.process_replies()
 

@@ -18,8 +18,7 @@ from approvals.models import RequestStatus
 from approvals.tokens import find_tokens
 from mailio.devservers.stack import MailStack
 from mailio.factory import build_mailbox
-from mailio.inbound.base import FetchedMessage, Mailbox
-from tests.engine_setup import Scenario, scenario
+from tests.engine_setup import MailboxWrapper, Scenario, scenario
 
 
 @pytest.fixture
@@ -187,24 +186,9 @@ def test_more_replies_than_max_messages_are_read_oldest_first_over_cycles(
 def test_crash_between_commit_and_delete_does_not_apply_twice(
     any_mail_stack: MailStack, tmp_path: Path
 ) -> None:
-    class CrashBeforeDelete:
-        def __init__(self, inner: Mailbox) -> None:
-            self.inner = inner
-
-        def fetch_batch(self, limit: int) -> list[FetchedMessage]:
-            return self.inner.fetch_batch(limit)
-
+    class CrashBeforeDelete(MailboxWrapper):
         def delete(self, keys: Sequence[str]) -> None:
             raise SystemExit("simulated crash after commit, before delete")
-
-        def move(self, keys: Sequence[str], folder: str) -> None:
-            self.inner.move(keys, folder)
-
-        def count(self) -> int:
-            return self.inner.count()
-
-        def close(self) -> None:
-            self.inner.close()
 
     for trip in scenario(any_mail_stack, tmp_path):
         alice = trip.stack.new_address("alice")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from email.message import EmailMessage
 from functools import partial
 
 import pytest
@@ -17,11 +16,10 @@ from sqlmodel import Session, select
 
 from approvals.engine import ApprovalEngine
 from approvals.inbox import ReplyHandler
-from approvals.models import DecisionRow, InboxOutcome, NotificationRow, RequestStatus
+from approvals.models import DecisionRow, InboxOutcome, RequestStatus
 from approvals.settings import EngineSettings
 from approvals.store import exclusive
-from approvals.tokens import find_tokens
-from tests.engine_setup import REPO, SECRET, ListMailbox
+from tests.engine_setup import REPO, SECRET, ListMailbox, reply_to_stored_notification
 from tests.stores import postgres_url  # noqa: F401  (fixture)
 
 
@@ -41,23 +39,6 @@ def _settings(store_url: str) -> EngineSettings:
             "servers": {"smtp": {"type": "smtp", **server}, "imap": {"type": "imap", **server}},
         }
     )
-
-
-def _reply(engine: ApprovalEngine, request_id: str, approver: str, text: str, mid: str) -> bytes:
-    with Session(engine._db) as session:  # the stored notification, as the approver got it
-        notification = session.exec(
-            select(NotificationRow).where(
-                NotificationRow.request_id == request_id, NotificationRow.approver == approver
-            )
-        ).one()
-    (token,) = find_tokens(notification.mime.decode())
-    reply = EmailMessage()
-    reply["From"] = approver
-    reply["To"] = f"approvals+{token}@example.test"
-    reply["Subject"] = f"Re: Approval requested [{token.upper()}]"
-    reply["Message-ID"] = f"<{mid}>"
-    reply.set_content(f"{text}\n\n> To approve, reply with APPROVE\n")
-    return reply.as_bytes()
 
 
 def _race(calls: list[Callable[[], object]]) -> list[object]:
@@ -83,7 +64,9 @@ def test_same_reply_in_several_instances_is_decided_once(
 ) -> None:
     engines = [ApprovalEngine(_settings(postgres_url)) for _ in range(instances)]
     request = engines[0].request_approval("Deploy", ["alice@example.test"])
-    raw = _reply(engines[0], request.id, "alice@example.test", "Approved", "r1@example.test")
+    raw = reply_to_stored_notification(
+        engines[0], request.id, "alice@example.test", "Approved", "r1@example.test"
+    )
     handlers = [ReplyHandler(e._db, e.settings) for e in engines]
     now = engines[0]._clock()
 
@@ -106,7 +89,9 @@ def test_two_approvers_deciding_at_once_on_two_instances_close_the_request(
     for attempt in range(5):  # a lost update would leave some of these pending
         request = first.request_approval(f"Deploy {attempt}", approvers)
         raws = [
-            _reply(first, request.id, who, "Approved", f"{who}.{attempt}@mail.test")
+            reply_to_stored_notification(
+                first, request.id, who, "Approved", f"{who}.{attempt}@mail.test"
+            )
             for who in approvers
         ]
         now = first._clock()
