@@ -103,7 +103,8 @@ ENGLISH = Language(
     ),
     reject=(
         "reject", "rejected", "rejecting", "deny", "denied", "decline", "declined", "refuse",
-        "refused", "disapprove", "disapproved", "veto", "vetoed",
+        "refused", "disapprove", "disapproved", "veto", "vetoed", "rejection", "denial",
+        "refusal", "cancel", "cancelled", "canceled",
     ),
     # "Granted" is weak: "Granted, the numbers are late, but…" concedes, it does not approve.
     yes=(
@@ -116,10 +117,14 @@ ENGLISH = Language(
         "not", "never", "don't", "dont", "doesn't", "doesnt", "cannot", "can't", "cant", "won't",
         "wont", "do not", "does not", "will not", "can not", "is not", "are not",
     ),
-    negations_after=("not",),
+    # "Approve nothing", "Approved: false": a negation after the verb all the same.
+    negations_after=("not", "nothing", "none", "false"),
     conditions=(
         "but", "if", "unless", "once", "after", "when", "provided", "pending", "except", "until",
-        "not", "only if", "as soon as", "as long as", "subject to", "on condition",
+        "not", "only if", "as soon as", "as long as", "subject to", "on condition", "however",
+        "although", "though", "yet", "assuming", "given", "contingent", "conditional",
+        "conditionally", "barring", "providing", "tentatively", "provisionally", "in principle",
+        "on hold", "so long as", "should", "with conditions", "with reservations",
     ),
     fillers=("i", "we", "hereby", "request", "this", "is", "it's"),
     courtesy=("thanks", "thank", "you", "thx", "cheers", "please"),
@@ -813,5 +818,6 @@ CONTRASTS = (
     "avšak", "však", "jen", "len", "men", "dock", "bara", "kun", "mutta", "kuitenkin", "vain",
     "но", "однако", "только", "але", "проте", "лише", "αλλά", "όμως", "μόνο", "azonban",
     "csak", "dar", "însă", "doar", "ama", "fakat", "ancak", "sadece", "لكن", "ولكن", "فقط",
-    "אבל", "אולם", "רק", "하지만", "그러나", "다만",
+    "אבל", "אולם", "רק", "하지만", "그러나", "다만", "단", "ただし", "但し", "しかし", "でも",
+    "但是", "不过", "不過", "只是",
 )  # fmt: skip

@@ -134,7 +134,9 @@ def _parse(raw: bytes) -> ParsedReply:
     # which cost half the parse; mailparts reads raw headers and decodes them itself.
     message = read_message(raw)
     subject = mailparts.collapse(mailparts.header(message, "subject"))
-    senders = mailparts.addresses(mailparts.header_values(message, "from"))
+    # From the raw header, as mail servers and DMARC read it: decoding RFC 2047 words first
+    # would let "=?utf-8?q?anna=40example.org?= <bob@evil.com>" pass as Anna.
+    senders = mailparts.addresses(mailparts.raw_headers(message, "from"))
     # Exactly one: "alice@corp.com <bob@evil.com>" reads as two addresses, and taking
     # the first would trust the one the mail servers did not check (CVE-2023-27043).
     sender = senders[0] if len(senders) == 1 else None
@@ -312,10 +314,15 @@ def _agreeing(text_reading: VerdictReading, html: str, subject: str) -> VerdictR
 
 
 def _on_behalf_of(message: Message, sender: str | None) -> str | None:
-    """A Sender: address that is not the From: address ("sent on behalf of")."""
-    for address in mailparts.addresses(mailparts.header_values(message, "sender")):
-        if address != sender:
-            return address
+    """What a Sender: header names when it is not the From: address ("sent on behalf of");
+    a Sender header without a readable address counts as someone else too."""
+    for value in mailparts.raw_headers(message, "sender"):
+        found = mailparts.addresses([value])
+        if not found:
+            return mailparts.collapse(mailparts.decode_words(value))[:200] or "(empty)"
+        for address in found:
+            if address != sender:
+                return address
     return None
 
 

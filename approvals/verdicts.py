@@ -72,6 +72,11 @@ _IGNORED_CHARS = (
     "\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\u3099\u309a\ufe20-\ufe2f"
 )
 _IGNORED = re.compile(f"[{_IGNORED_CHARS}]")
+# Right-to-left and left-to-right overrides show letters in another order ("Approved
+# \u202eton" shows "Approved not"), and overlays strike letters through: the text read is
+# not the text seen, so a verdict line holding one is refused.
+_MISLEADING = re.compile("[\u202d\u202e\u0334-\u0338\u20d2\u20e5\u20e6]")
+_LATER_LIMIT = 5_000  # characters after the verdict scanned for a take-back
 # Scripts written without spaces: the reader's word is a whole run of these letters.
 _UNSPACED = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _SUBJECT_PREFIX = re.compile(
@@ -228,7 +233,9 @@ _NEGATIONS_LATER = _plain_table(
 )
 _CONDITIONS = _plain_table(t for lang in LANGUAGES for t in lang.conditions if not _unspaced(t))
 _QUESTIONS = _plain_table(t for lang in LANGUAGES for t in lang.questions)
-_CONTRASTS = _plain_table(CONTRASTS)
+_CONTRASTS = _plain_table(c for c in CONTRASTS if not _unspaced(c))
+# Japanese and Chinese: a contrast opens a run of letters ("ただし金曜以降").
+_UNSPACED_CONTRASTS = tuple("".join(_key(c)) for c in CONTRASTS if _unspaced(c))
 # "I"/"we" before a past participle report what was done ("We approved it last week"); a
 # decision is in the present ("I approve") or stands alone ("Approved").
 _REPORTING_PRONOUNS = frozenset({"i", "we"})
@@ -451,8 +458,14 @@ def read_verdict(new_text: str, subject: str) -> VerdictReading:
     if not candidates:
         return _read_subject(subject)
     index = candidates[0]
-    if len(candidates) > 1 and _GREETING.match(fold(visible[index])):
-        index = candidates[1]
+    greeting = visible[index]
+    if len(candidates) > 1 and _GREETING.match(fold(greeting)) and not _mentions(greeting):
+        index = candidates[1]  # "Hi Anna," — but "Hi Bob, I don't\napprove" is read whole
+    if _MISLEADING.search(lines[index]):
+        return VerdictReading(
+            None, "", (f"line {index + 1} holds a bidi override or strike-through overlay: "
+                       "the text read is not the text shown",)
+        )  # fmt: skip
     line = visible[index]
     verdict, end, reason = _read_line(line)
     quoted = _shorten(line)
@@ -477,10 +490,60 @@ def read_verdict(new_text: str, subject: str) -> VerdictReading:
                 ),
             )
     rest = lines[index][_written_offset(lines[index], end) :]
+    after = "\n".join([visible[index][end:], *visible[index + 1 :]])[:_LATER_LIMIT]
+    taken_back = _take_back(after, verdict)
+    if taken_back:
+        return VerdictReading(
+            None, "", (f"line {index + 1} says {verdict.value}, but {taken_back}: '{quoted}'",)
+        )
     comment = _clean_comment("\n".join([rest, *lines[index + 1 :]]))
     return VerdictReading(
         verdict, comment, (f"verdict '{verdict.value}' from line {index + 1}: '{quoted}'",)
     )
+
+
+def _mentions(line: str) -> bool:
+    """Does ``line`` hold a verdict phrase or a negation anywhere?"""
+    folded = fold(line)
+    words = _words(folded)
+    return any(
+        _hit_at(words, index, folded) is not None
+        or _find(words, index, _NEGATIONS_LATER, folded) is not None
+        for index in range(len(words))
+    )
+
+
+_SENTENCES = re.compile(r"[^.!?;؟。！？\n]+")
+
+
+def _take_back(text: str, verdict: Verdict) -> str:
+    """Why the text after a verdict takes it back, or "".
+
+    An opposite strong phrase anywhere ("Approved.\nOn second thought, reject"), or a
+    sentence that opens with a negation or a contrast ("Approved. Do not deploy",
+    "Approved. Never mind") or is a bare opposite word ("Approved. No.").
+    """
+    folded = fold(text)
+    words = _words(folded)
+    for index in range(len(words)):
+        hit = _hit_at(words, index, folded)
+        if hit is not None and hit.strong and hit.verdict not in (None, verdict):
+            return f"later it says '{text[hit.start_char : hit.end_char]}'"
+    for sentence in _SENTENCES.finditer(folded):
+        inner = _words(sentence.group())
+        if not inner:
+            continue
+        opener = text[sentence.start() + inner[0].start : sentence.start() + inner[0].end]
+        if (
+            _find(inner, 0, _NEGATIONS_BEFORE, sentence.group())
+            or _find(inner, 0, _CONTRASTS, sentence.group())
+            or inner[0].text.startswith(_UNSPACED_CONTRASTS)
+        ):
+            return f"a later sentence opens with '{opener}'"
+        hit = _hit_at(inner, 0, sentence.group())
+        if hit is not None and hit.verdict not in (None, verdict) and hit.end_word == len(inner):
+            return f"a later sentence says only '{opener}'"
+    return ""
 
 
 def _written_offset(line: str, offset: int) -> int:

@@ -334,3 +334,16 @@ def test_a_style_block_past_the_html_tag_limit_still_hides_text() -> None:
     parsed = parse_reply(html_reply(html))
     assert parsed.verdict is None
     assert any("hidden" in reason for reason in parsed.reasons), parsed.reasons
+
+
+def test_an_encoded_word_in_from_cannot_smuggle_another_address() -> None:
+    raw = (
+        b"From: =?utf-8?q?anna=40example.org_=28?= <bob@evil.test> =?utf-8?q?=29?=\r\n"
+        b"To: approvals+" + TOKEN.encode() + b"@example.com\r\nSubject: Re: x\r\n\r\nApproved\r\n"
+    )
+    assert parse_reply(raw).sender != "anna@example.org"
+
+
+def test_a_sender_header_without_an_address_counts_as_someone_else() -> None:
+    raw = b"From: anna@example.org\r\nSender: bob\r\nSubject: Re: x\r\n\r\nApproved\r\n"
+    assert parse_reply(raw).on_behalf_of == "bob"

@@ -244,9 +244,35 @@ def test_a_negation_later_in_the_verdicts_sentence_is_no_verdict(text: str) -> N
     assert "negated" in reading.reasons[0]
 
 
-def test_a_negation_in_a_later_sentence_is_a_comment() -> None:
-    reading = read_verdict("Approved. Don't forget the changelog", "")
-    assert (reading.verdict, reading.comment) == (APPROVE, "Don't forget the changelog")
+def test_a_negation_inside_a_later_sentence_is_a_comment() -> None:
+    reading = read_verdict("Approved. Please don't forget the changelog", "")
+    assert (reading.verdict, reading.comment) == (APPROVE, "Please don't forget the changelog")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # "Approved. Don't forget the changelog" reads as a comment to a person, but
+        # "Approved. Do not deploy" takes the verdict back; the reader cannot tell them
+        # apart, so neither decides (the approver gets an answer saying why).
+        "Approved. Don't forget the changelog",
+        "Approved. Do not deploy.",
+        "Approved.\nDo NOT deploy",
+        "Approved. Never mind.",
+        "Approved. No.",
+        "Approved.\nOn second thought, reject.",
+        "Approved.\nEDIT: rejected",
+        "Approved.\n\nWait - rejected.",
+        "Approved.\nKidding. Rejected.",
+        "Hi Bob, I don't\napprove",
+        "Hello, not\napproved",
+        "Dear all, I cannot\napprove this one.",
+        "Approved \u202eton\u202c",
+        "A\u0336p\u0336p\u0336r\u0336o\u0336v\u0336e\u0336d\u0336",
+    ],
+)
+def test_a_verdict_taken_back_later_or_misleadingly_shown_is_no_verdict(text: str) -> None:
+    assert read_verdict(text, "").verdict is None
 
 
 @pytest.mark.parametrize(
@@ -423,3 +449,23 @@ def test_reports_and_later_contrasts_are_no_verdict(text: str) -> None:
 )
 def test_present_tense_decisions_still_count(text: str, verdict: Verdict) -> None:
     assert read_verdict(text, "").verdict is verdict
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Confirmed rejection",
+        "Approve nothing",
+        "I approve nothing",
+        "Approve none of it",
+        "Approved: false",
+        "Go ahead and cancel",
+        "Approved in principle, but hold.",
+        "Approved, however, hold",
+        "Approved although QA is red",
+        "承認します。ただし金曜以降",
+        "승인합니다. 단, 금요일 이후",
+    ],
+)
+def test_opposite_words_and_later_conditions_are_no_verdict(text: str) -> None:
+    assert read_verdict(text, "").verdict is None
