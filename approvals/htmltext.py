@@ -40,7 +40,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bs4 import BeautifulSoup, NavigableString, Tag
-from bs4.element import Comment, Declaration, Doctype, PageElement, ProcessingInstruction
+from bs4.element import (
+    CData,
+    Comment,
+    Declaration,
+    Doctype,
+    PageElement,
+    ProcessingInstruction,
+)
 
 from approvals.visibility import (
     EMPTY_STYLESHEET,
@@ -72,7 +79,7 @@ _BLOCKS = frozenset(
     }
 )  # fmt: skip
 _PARAGRAPHS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "pre"})
-_NOT_TEXT = (Comment, Declaration, Doctype, ProcessingInstruction)
+_NOT_TEXT = (Comment, CData, Declaration, Doctype, ProcessingInstruction)  # CDATA: a comment
 # Where hidden text is collected, these separate words (a block, a cell, a line break).
 _WORD_BREAKS = _BLOCKS | _PARAGRAPHS | {"blockquote", "br", "hr", "td", "th"}
 _SPACES = re.compile(r"[ \t\r\n\f\v\u00a0]+")

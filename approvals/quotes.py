@@ -48,7 +48,7 @@ from approvals.htmltext import (
     render_text,
     split_html,
 )
-from approvals.verdicts import verdict_phrases
+from approvals.verdicts import takes_back, verdict_phrases
 from approvals.visibility import EMPTY_STYLESHEET
 
 # --- line classes -----------------------------------------------------------------------------
@@ -144,6 +144,10 @@ class BodyReading:
 
     new_text: str
     hidden_texts: tuple[str, ...] = ()
+    # Lines where a rule cut the text (an attribution, a separator, a footer) and, after a
+    # separator or footer, the line below it: one that opens by taking something back
+    # ("--\nnot for prod", "But legal wrote on …:") was the approver's, not a quote's.
+    cut_lines: tuple[str, ...] = ()
 
 
 # A plain-text body is read up to here: an approver's new text is never this long, and a
@@ -185,9 +189,10 @@ def read_body(body: str, *, html: bool = False) -> BodyReading:
             body = body[: body.rfind("\n", 0, MAX_TEXT_CHARS) + 1 or MAX_TEXT_CHARS]
         body = _without_invisible(body)
         lines = body.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    kept = _cut_quotes(_cut_banner(lines), html=html)
-    kept = _cut_signature(kept, guess=not html)
-    return BodyReading(_trim(kept), hidden)
+    cuts: list[str] = []
+    kept = _cut_quotes(_cut_banner(lines), html=html, cuts=cuts)
+    kept = _cut_signature(kept, guess=not html, cuts=cuts)
+    return BodyReading(_trim(kept), hidden, tuple(line for line in cuts if line.strip()))
 
 
 # --- HTML ------------------------------------------------------------------------------------
@@ -280,7 +285,7 @@ def _cut_html_quote(soup: BeautifulSoup) -> None:
 # --- quotes ----------------------------------------------------------------------------------
 
 
-def _cut_quotes(lines: Sequence[str], *, html: bool) -> list[str]:
+def _cut_quotes(lines: Sequence[str], *, html: bool, cuts: list[str]) -> list[str]:
     kept: list[str] = []
     kept_text = False  # has any line with text been kept yet?
     count = len(lines)
@@ -314,10 +319,11 @@ def _cut_quotes(lines: Sequence[str], *, html: bool) -> list[str]:
         after = cut.end
         while after < count and _BLANK.match(lines[after]):
             after += 1
+        cuts.append(line)
         if cut.kind == "attribution" and after < count and _QUOTED.match(lines[after]):
             index = _skip_blank(lines, _quote_run_end(lines, after))
             continue
-        break
+        break  # what follows an attribution or header block is the original: never read
     if html:
         kept = [re.sub(r"^(?:\s*>)+\s?", "", line) for line in kept]
     return kept
@@ -512,7 +518,7 @@ def _verb_at_end(text: str) -> bool:
 # --- signatures ------------------------------------------------------------------------------
 
 
-def _cut_signature(lines: list[str], *, guess: bool) -> list[str]:
+def _cut_signature(lines: list[str], *, guess: bool, cuts: list[str]) -> list[str]:
     nonblank = [i for i, line in enumerate(lines) if not _BLANK.match(line)]
     if not nonblank:
         return []
@@ -524,9 +530,11 @@ def _cut_signature(lines: list[str], *, guess: bool) -> list[str]:
             above = index - 1
             if guess and above > first and _NAME_LIKE.match(lines[above]):
                 start = above  # "Stavros X\nvia mobile": the name belongs to the footer
-            return _cut_signature(lines[:start], guess=guess)
+            cuts.extend(lines[start : index + 2])
+            return _cut_signature(lines[:start], guess=guess, cuts=cuts)
         if _SEPARATOR.match(line) or (index > first and _is_legal_footer(lines, index)):
-            return _cut_signature(lines[:index], guess=guess)
+            cuts.extend(lines[index : _skip_blank(lines, index + 1) + 1])
+            return _cut_signature(lines[:index], guess=guess, cuts=cuts)
     if not guess:
         return lines
     # Signatures sit at the end: only the last few lines can start one.
@@ -560,8 +568,9 @@ def _cut_banner(lines: list[str]) -> list[str]:
     """Drop a gateway's security banner above the reply ("CAUTION: This email originated
     from outside of the organization…", "[EXTERNAL]", "ACHTUNG: externe E-Mail").
 
-    Only a first paragraph that names an outside sender and holds no verdict word is a
-    banner: an approver's own "Attention: do not approve yet (external review)" stays.
+    Only a first paragraph that names an outside sender, holds no verdict word and does
+    not open by taking something back is a banner: an approver's own "Attention: do not
+    approve yet (external review)" or "[External] not yet" stays.
     """
     start = _skip_blank(lines, 0)
     if start == len(lines) or not (
@@ -579,6 +588,9 @@ def _cut_banner(lines: list[str]) -> list[str]:
     )
     if not banner or verdict_phrases(paragraph):
         return lines
+    opener = _BANNER_OPENER.match(paragraph)
+    if takes_back(paragraph[opener.end() :] if opener else paragraph):
+        return lines  # "[External] not yet": the approver's words after a tag
     return lines[end:]
 
 

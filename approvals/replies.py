@@ -39,7 +39,14 @@ from approvals.reply_kinds import (
     parse_authentication_results,
 )
 from approvals.tokens import find_tokens
-from approvals.verdicts import Verdict, VerdictReading, read_verdict, verdict_phrases
+from approvals.verdicts import (
+    Verdict,
+    VerdictReading,
+    read_verdict,
+    takes_back,
+    takes_back_verdict,
+    verdict_phrases,
+)
 
 __all__ = [
     "AuthResult",
@@ -159,8 +166,9 @@ def _parse(raw: bytes) -> ParsedReply:
     reasons: list[str] = [kind_reason] if kind_reason else []
     if kind is ReplyKind.REPLY:
         reading = _visible_verdict(reading_of_body, subject)
-        if reading.verdict is not None and text_part is not None and html_part is not None:
-            reading = _agreeing(reading, mailparts.part_text(html_part), subject)
+        if reading.verdict is not None and message.is_multipart():
+            body_part = text_part if text_part is not None else html_part
+            reading = _agreeing(reading, _shown_parts(message, body_part), subject)
         verdict = reading.verdict
         comment = _without_sign_off(reading.comment, mailparts.header(message, "from"), sender)
         reasons += reading.reasons
@@ -286,6 +294,10 @@ def _first_parts(raw: bytes) -> bytes:
 
 def _visible_verdict(body: BodyReading, subject: str) -> VerdictReading:
     """The verdict of the new text, refused when hidden HTML in it holds a verdict word."""
+    for line in body.cut_lines:  # "Approved\n--\nnot for prod": the cut lost a take-back
+        why = takes_back(line)
+        if why:
+            return VerdictReading(None, "", (f"text cut from the reply as quoted: {why}",))
     hidden = [phrase for text in body.hidden_texts for phrase in verdict_phrases(text)]
     if hidden:
         words = ", ".join(f"'{phrase}'" for phrase in dict.fromkeys(hidden))
@@ -295,22 +307,52 @@ def _visible_verdict(body: BodyReading, subject: str) -> VerdictReading:
     return read_verdict(body.new_text, subject)
 
 
-def _agreeing(text_reading: VerdictReading, html: str, subject: str) -> VerdictReading:
-    """The text part's verdict, if the HTML part a client shows says the same."""
-    html_reading = _visible_verdict(read_body(html, html=True), subject)
-    if html_reading.verdict is text_reading.verdict:
-        return text_reading
-    said = html_reading.verdict.value if html_reading.verdict else "no verdict"
-    why = f" ({'; '.join(html_reading.reasons)})" if html_reading.verdict is None else ""
-    return VerdictReading(
-        None,
-        "",
-        (
-            f"the text and HTML parts disagree: the text part says "
-            f"{text_reading.verdict.value if text_reading.verdict else 'no verdict'}, "
-            f"the HTML part a mail client shows says {said}{why}",
-        ),
-    )
+_HTML_TYPES = frozenset({"text/html", "text/x-amp-html"})
+
+
+def _agreeing(reading: VerdictReading, others: Sequence[Message], subject: str) -> VerdictReading:
+    """The body's verdict, if every other part a client may show agrees with it.
+
+    An HTML part (the alternative most clients show, Gmail's AMP part) must give the
+    same verdict; any other text part must not take it back.
+    """
+    assert reading.verdict is not None
+    for part in others:
+        html = mailparts.content_type(part) in _HTML_TYPES
+        body = read_body(mailparts.part_text(part), html=html)
+        other = _visible_verdict(body, subject)
+        if html and other.verdict is not reading.verdict:
+            said = other.verdict.value if other.verdict else "no verdict"
+            why = f" ({'; '.join(other.reasons)})" if other.verdict is None else ""
+            return VerdictReading(
+                None,
+                "",
+                (
+                    f"the text and HTML parts disagree: the text part says "
+                    f"{reading.verdict.value}, an HTML part a mail client shows says "
+                    f"{said}{why}",
+                ),
+            )
+        taken_back = takes_back_verdict(body.new_text, reading.verdict)
+        if not html and (other.verdict not in (None, reading.verdict) or taken_back):
+            return VerdictReading(
+                None,
+                "",
+                (f"another text part of the reply takes the {reading.verdict.value} back: "
+                 f"{taken_back or other.verdict}",),
+            )  # fmt: skip
+    return reading
+
+
+def _shown_parts(message: Message, body_part: Message | None) -> list[Message]:
+    """Every text part a client may show (not attachments), but ``body_part``."""
+    return [
+        part
+        for part in mailparts.walk(message, into_messages=False)
+        if part is not body_part
+        and mailparts.content_type(part).startswith("text/")
+        and not (part is not message and mailparts.is_attachment(part))
+    ]
 
 
 def _on_behalf_of(message: Message, sender: str | None) -> str | None:

@@ -416,9 +416,9 @@ def _qualified(line: str, folded: str, words: list[_Word], hit: _Hit) -> str:
                 agreeing is not None and agreeing.end_word - index > len(condition.words)
             ):
                 return f"'{said}' is made conditional by '{word}…': not a verdict"
-        elif _find(words, index, _NEGATIONS_AFTER, folded) or _find(
-            words, index, _CONTRASTS, folded
-        ):
+        elif (
+            hit.verdict is Verdict.APPROVE and _find(words, index, _NEGATIONS_AFTER, folded)
+        ) or _find(words, index, _CONTRASTS, folded):  # "Rejected. Not the right build": why
             return f"'{said}' is made conditional by '{word}…': not a verdict"
     while index < len(words):
         other = _hit_at(words, index, folded)
@@ -459,7 +459,11 @@ def read_verdict(new_text: str, subject: str) -> VerdictReading:
         return _read_subject(subject)
     index = candidates[0]
     greeting = visible[index]
-    if len(candidates) > 1 and _GREETING.match(fold(greeting)) and not _mentions(greeting):
+    if (
+        len(candidates) > 1
+        and _GREETING.match(fold(greeting))
+        and not has_verdict_or_negation(greeting)
+    ):
         index = candidates[1]  # "Hi Anna," — but "Hi Bob, I don't\napprove" is read whole
     if _MISLEADING.search(lines[index]):
         return VerdictReading(
@@ -472,7 +476,7 @@ def read_verdict(new_text: str, subject: str) -> VerdictReading:
     if verdict is None:
         return VerdictReading(None, "", (f"no verdict in line {index + 1} ({reason}): '{quoted}'",))
     later = [i for i in candidates if i > index]
-    if later and _conditions(line, visible[later[0]]):
+    if later and _conditions(line, visible[later[0]], verdict):
         return VerdictReading(
             None,
             "",
@@ -491,7 +495,7 @@ def read_verdict(new_text: str, subject: str) -> VerdictReading:
             )
     rest = lines[index][_written_offset(lines[index], end) :]
     after = "\n".join([visible[index][end:], *visible[index + 1 :]])[:_LATER_LIMIT]
-    taken_back = _take_back(after, verdict)
+    taken_back = takes_back_verdict(after, verdict)
     if taken_back:
         return VerdictReading(
             None, "", (f"line {index + 1} says {verdict.value}, but {taken_back}: '{quoted}'",)
@@ -502,7 +506,7 @@ def read_verdict(new_text: str, subject: str) -> VerdictReading:
     )
 
 
-def _mentions(line: str) -> bool:
+def has_verdict_or_negation(line: str) -> bool:
     """Does ``line`` hold a verdict phrase or a negation anywhere?"""
     folded = fold(line)
     words = _words(folded)
@@ -516,12 +520,13 @@ def _mentions(line: str) -> bool:
 _SENTENCES = re.compile(r"[^.!?;؟。！？\n]+")
 
 
-def _take_back(text: str, verdict: Verdict) -> str:
+def takes_back_verdict(text: str, verdict: Verdict) -> str:
     """Why the text after a verdict takes it back, or "".
 
     An opposite strong phrase anywhere ("Approved.\nOn second thought, reject"), or a
-    sentence that opens with a negation or a contrast ("Approved. Do not deploy",
-    "Approved. Never mind") or is a bare opposite word ("Approved. No.").
+    sentence that opens with a contrast, or after an approval with a negation
+    ("Approved. Do not deploy", "Approved. Never mind"), or is a bare opposite word
+    ("Approved. No.").
     """
     folded = fold(text)
     words = _words(folded)
@@ -534,8 +539,10 @@ def _take_back(text: str, verdict: Verdict) -> str:
         if not inner:
             continue
         opener = text[sentence.start() + inner[0].start : sentence.start() + inner[0].end]
+        negation = _find(inner, 0, _NEGATIONS_BEFORE, sentence.group())
         if (
-            _find(inner, 0, _NEGATIONS_BEFORE, sentence.group())
+            # After a rejection a negation gives the reason ("Rejected. Not the right build").
+            (negation and verdict is Verdict.APPROVE)
             or _find(inner, 0, _CONTRASTS, sentence.group())
             or inner[0].text.startswith(_UNSPACED_CONTRASTS)
         ):
@@ -559,7 +566,7 @@ def _written_offset(line: str, offset: int) -> int:
     return len(line)
 
 
-def _conditions(verdict_line: str, next_line: str) -> bool:
+def _conditions(verdict_line: str, next_line: str, verdict: Verdict) -> bool:
     """Does ``next_line`` make the verdict conditional ("Approved,\nbut not Monday")?
 
     After a finished sentence ("Approved.") only a leading negation ("Not until
@@ -569,8 +576,10 @@ def _conditions(verdict_line: str, next_line: str) -> bool:
     words = _words(folded)
     if not words:
         return False
-    if _find(words, 0, _NEGATIONS_AFTER, folded) or _find(words, 0, _CONTRASTS, folded):
+    if _find(words, 0, _CONTRASTS, folded):
         return True
+    if _find(words, 0, _NEGATIONS_AFTER, folded):
+        return verdict is Verdict.APPROVE  # after a rejection it gives the reason
     condition = _find(words, 0, _CONDITIONS, folded) is not None or any(
         marker in words[0].text for marker in _UNSPACED_CONDITIONS
     )
@@ -651,3 +660,20 @@ def verdict_phrases(text: str) -> list[str]:
         found.append(visible[hit.start_char : hit.end_char])
         index = hit.end_word
     return found
+
+
+def takes_back(line: str) -> str:
+    """Why ``line``, cut from the new text as a quote, signature or footer, reads as the
+    approver taking a verdict back ("not for prod", "But legal wrote…"), or ""."""
+    visible = _visible(line).strip()
+    folded = fold(visible)
+    words = _words(folded)
+    if not words:
+        return ""
+    if (
+        _find(words, 0, _NEGATIONS_BEFORE, folded)
+        or _find(words, 0, _CONTRASTS, folded)
+        or words[0].text.startswith(_UNSPACED_CONTRASTS)
+    ):
+        return f"'{_shorten(visible)}' opens by taking something back"
+    return ""

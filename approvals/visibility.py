@@ -1415,6 +1415,17 @@ class Stylesheet:
 
 EMPTY_STYLESHEET: Final = Stylesheet()
 
+# Elements whose text a mail client does not show as the reader's words: fallback content
+# of embedded media and frames, SVG and MathML (their text is drawn, filled or not, where a
+# reader may not see it), ruby parentheses, option lists, and struck-through text, which
+# says what the writer does not mean. Their text blocks a decision like hidden text.
+NEVER_SHOWN: Final = frozenset(
+    {
+        "rp", "datalist", "noembed", "noframes", "iframe", "video", "audio", "canvas",
+        "object", "svg", "math", "s", "strike", "del",
+    }
+)  # fmt: skip
+
 _AT_RULE = re.compile(r"@(-?[\w-]+)")
 _CDO_CDC = re.compile(r"<!--|-->")
 # Group rules whose contents apply only under a condition (or in another cascade layer).
@@ -1698,6 +1709,8 @@ class Styler:
         """The box of element ``name`` with ``attrs`` inside ``parent``."""
         if parent.hidden:
             return parent
+        if name in NEVER_SHOWN or (name == "dialog" and "open" not in attrs):
+            return HIDDEN_BOX
         if parent.closed_details and name != "summary":
             return HIDDEN_BOX
         sheet = self.stylesheet

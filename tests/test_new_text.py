@@ -284,3 +284,18 @@ def test_mailto_subject_with_tag_and_title_counts_when_the_body_is_empty(
 )
 def test_other_subjects_are_no_verdict(subject: str) -> None:
     assert parse_reply(reply("", subject=subject)).verdict is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Approved\n--\nnot for prod",
+        "Approved\nBut legal@corp.com wrote on 12.05.2024 10:00:\nNot yet",
+        "Approved\nNot before 15.05, as Bob wrote:\n> we need QA first",
+        "Approved.\n\n> quoted\n\nNot yet",
+        "[External] not yet\n\nApproved",
+        "Approved\n\n━━━━━━━━━━\nbut only the backend",
+    ],
+)
+def test_a_take_back_in_text_cut_as_quote_or_signature_gives_no_verdict(body: str) -> None:
+    assert parse_reply(reply(body)).verdict is None

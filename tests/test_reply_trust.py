@@ -347,3 +347,48 @@ def test_an_encoded_word_in_from_cannot_smuggle_another_address() -> None:
 def test_a_sender_header_without_an_address_counts_as_someone_else() -> None:
     raw = b"From: anna@example.org\r\nSender: bob\r\nSubject: Re: x\r\n\r\nApproved\r\n"
     assert parse_reply(raw).on_behalf_of == "bob"
+
+
+def _multipart(*parts: tuple[str, str], subtype: str = "alternative") -> bytes:
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+
+    message = MIMEMultipart(subtype)
+    message["From"] = "anna@example.org"
+    message["To"] = f"approvals+{TOKEN}@example.com"
+    message["Subject"] = "Re: Deploy 4.2"
+    for kind, text in parts:
+        message.attach(MIMEText(text, kind))
+    return message.as_bytes()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # clients show the last alternative they can
+        _multipart(("plain", "Approved"), ("html", "<p>Approved</p>"), ("html", "<p>Rejected</p>")),
+        _multipart(("plain", "Approved"), ("x-amp-html", "<p>Rejected - do not ship</p>")),
+        _multipart(("plain", "Approved"), ("enriched", "Rejected")),
+        _multipart(("plain", "Approved"), ("plain", "Not really. Rejected."), subtype="mixed"),
+    ],
+)
+def test_every_part_a_client_may_show_must_agree(raw: bytes) -> None:
+    parsed = parse_reply(raw)
+    assert parsed.verdict is None, parsed.reasons
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        "<![CDATA[Approved]]>",
+        "<rp>Approved</rp>",
+        "<dialog>Approved</dialog>",
+        "<svg><text>Approved</text></svg>",
+        "<s>Approved</s>",
+        "<del>Approved</del>",
+        "<video>Approved</video>",
+        "<iframe>Approved</iframe>",
+    ],
+)
+def test_text_a_client_never_shows_as_written_does_not_decide(markup: str) -> None:
+    assert parse_reply(html_reply(f"{markup}<p>Why 4.2?</p>")).verdict is None

@@ -469,3 +469,16 @@ def test_present_tense_decisions_still_count(text: str, verdict: Verdict) -> Non
 )
 def test_opposite_words_and_later_conditions_are_no_verdict(text: str) -> None:
     assert read_verdict(text, "").verdict is None
+
+
+@pytest.mark.parametrize(
+    ("text", "comment"),
+    [
+        ("Rejected. Not the right build.", "Not the right build."),
+        ("REJECT: no\nplease", "no\nplease"),
+    ],
+)
+def test_a_negation_after_a_rejection_is_its_reason(text: str, comment: str) -> None:
+    assert read_verdict(text, "") == read_verdict(text, "").__class__(
+        REJECT, comment, read_verdict(text, "").reasons
+    )
