@@ -148,6 +148,8 @@ class BodyReading:
     # separator or footer, the line below it: one that opens by taking something back
     # ("--\nnot for prod", "But legal wrote on …:") was the approver's, not a quote's.
     cut_lines: tuple[str, ...] = ()
+    # Why what is read may not be what a client shows (CSS that writes text of its own).
+    doubts: tuple[str, ...] = ()
 
 
 # A plain-text body is read up to here: an approver's new text is never this long, and a
@@ -181,8 +183,11 @@ def extract_new_text(body: str, *, html: bool = False) -> str:
 def read_body(body: str, *, html: bool = False) -> BodyReading:
     """The new text, and (HTML) the texts of hidden elements outside the quote."""
     hidden: tuple[str, ...] = ()
+    doubts: tuple[str, ...] = ()
     if html:
         lines, hidden = _html_lines(body)
+        if _GENERATED_CONTENT.search(body):
+            doubts = ("a style sheet writes text of its own (::before/::after content)",)
     else:
         body = body[len(body) - len(body.lstrip()) :]  # leading blank lines are no text
         if len(body) > MAX_TEXT_CHARS:  # what lies beyond is not anybody's new text
@@ -192,12 +197,17 @@ def read_body(body: str, *, html: bool = False) -> BodyReading:
     cuts: list[str] = []
     kept = _cut_quotes(_cut_banner(lines), html=html, cuts=cuts)
     kept = _cut_signature(kept, guess=not html, cuts=cuts)
-    return BodyReading(_trim(kept), hidden, tuple(line for line in cuts if line.strip()))
+    return BodyReading(_trim(kept), hidden, tuple(line for line in cuts if line.strip()), doubts)
 
 
 # --- HTML ------------------------------------------------------------------------------------
 
 _STYLE_TAG = re.compile(r"<(?:style|link)\b", re.IGNORECASE)
+# "p::before{content:'Not '}": the reader sees words that are not in the text.
+_GENERATED_CONTENT = re.compile(
+    r":(?:before|after|marker)\b[^{}<]{0,200}\{[^}<]{0,2000}?\bcontent\s*:\s*(?!none|normal|\"\"|'')",
+    re.IGNORECASE,
+)
 _QUOTE_CLASSES = (
     "gmail_quote", "gmail_quote_container", "yahoo_quoted", "moz-cite-prefix",
     "protonmail_quote", "zmail_extra", "outlookmessageheader", "ms-outlook-mobile-reference",

@@ -30,7 +30,7 @@ from email.parser import BytesParser
 from email.policy import compat32
 
 from approvals import mailparts
-from approvals.quotes import BodyReading, extract_new_text, read_body
+from approvals.quotes import MAX_TEXT_CHARS, BodyReading, extract_new_text, read_body
 from approvals.reply_kinds import (
     AuthResult,
     ReplyKind,
@@ -160,6 +160,8 @@ def _parse(raw: bytes) -> ParsedReply:
         if html_part is not None
         else ("", False)
     )
+    if text_part is not None and mailparts.param(text_part, "format") == "flowed":
+        body = unflow(body, delsp=mailparts.param(text_part, "delsp") == "yes")
     kind, kind_reason = classify(message, subject, sender)
     reading_of_body = read_body(body, html=is_html)
     new_text = reading_of_body.new_text
@@ -294,6 +296,8 @@ def _first_parts(raw: bytes) -> bytes:
 
 def _visible_verdict(body: BodyReading, subject: str) -> VerdictReading:
     """The verdict of the new text, refused when hidden HTML in it holds a verdict word."""
+    if body.doubts:
+        return VerdictReading(None, "", (f"not read as shown: {body.doubts[0]}",))
     for line in body.cut_lines:  # "Approved\n--\nnot for prod": the cut lost a take-back
         why = takes_back(line)
         if why:
@@ -305,6 +309,35 @@ def _visible_verdict(body: BodyReading, subject: str) -> VerdictReading:
             None, "", (f"hidden HTML text holds a verdict word ({words}): no verdict",)
         )
     return read_verdict(body.new_text, subject)
+
+
+def unflow(text: str, *, delsp: bool = False) -> str:
+    """A format=flowed body (RFC 3676) as its reader sees it: soft line breaks joined.
+
+    "Hi Bob, I do not \napprove this." shows as one line in Thunderbird and Apple
+    Mail; read line by line it would skip the greeting and find "approve".
+    """
+    lines: list[str] = []
+    depths: list[int] = []
+    open_line = False  # does the last line end in a soft break?
+    text = text.lstrip("\r\n")[: 2 * MAX_TEXT_CHARS]  # read_body reads no further
+    for raw in text.replace("\r\n", "\n").split("\n"):
+        depth = len(raw) - len(raw.lstrip(">"))
+        content = raw[depth:]
+        if content.startswith(" "):
+            content = content[1:]  # space-stuffing
+        if open_line and depths[-1] == depth:
+            lines[-1] += content
+        else:
+            lines.append(content)
+            depths.append(depth)
+        open_line = content.endswith(" ") and content != "-- "
+        if open_line and delsp:
+            lines[-1] = lines[-1][:-1]
+    return "\n".join(
+        ">" * depth + (" " if depth else "") + line
+        for depth, line in zip(depths, lines, strict=True)
+    )
 
 
 _HTML_TYPES = frozenset({"text/html", "text/x-amp-html"})

@@ -392,3 +392,33 @@ def test_every_part_a_client_may_show_must_agree(raw: bytes) -> None:
 )
 def test_text_a_client_never_shows_as_written_does_not_decide(markup: str) -> None:
     assert parse_reply(html_reply(f"{markup}<p>Why 4.2?</p>")).verdict is None
+
+
+@pytest.mark.parametrize(
+    ("body", "verdict"),
+    [
+        ("Hi Bob, I do not \r\napprove this.\r\n", None),
+        ("Approved, ship it \r\nafter the tests.\r\n", Verdict.APPROVE),
+        ("Approved \r\nonce QA signs off.\r\n", None),
+    ],
+)
+def test_format_flowed_lines_are_read_as_the_client_shows_them(
+    body: str, verdict: Verdict | None
+) -> None:
+    raw = (
+        "From: anna@example.org\r\nSubject: Re: x\r\nContent-Type: text/plain; charset=utf-8; "
+        f"format=flowed\r\n\r\n{body}"
+    ).encode()
+    assert parse_reply(raw).verdict is verdict
+
+
+def test_css_generated_text_is_not_read_as_absent() -> None:
+    html = '<style>.x::before{content:"Not "}</style><p class=x>Approved</p>'
+    parsed = parse_reply(html_reply(html))
+    assert parsed.verdict is None
+    assert "writes text of its own" in parsed.reasons[0]
+
+
+def test_a_style_sheet_without_generated_text_is_read() -> None:
+    html = "<style>p.MsoNormal{margin:0} a:hover{color:red}</style><p class=MsoNormal>Approved</p>"
+    assert parse_reply(html_reply(html)).verdict is Verdict.APPROVE
