@@ -666,7 +666,7 @@ def takes_back(line: str) -> str:
     """Why ``line``, cut from the new text as a quote, signature or footer, reads as the
     approver taking a verdict back ("not for prod", "But legal wrote…"), or ""."""
     visible = _visible(line).strip()
-    folded = fold(visible)
+    folded = fold(visible[:40])  # the opening words decide; attribution lines are long
     words = _words(folded)
     if not words:
         return ""
