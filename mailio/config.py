@@ -195,9 +195,24 @@ class MailgunServer(_ApiServer):
     base_url: str = "https://api.mailgun.net"
 
 
+class MemoryServer(_Settings):
+    """Sends and reads in memory (mailio.outbound.memory, mailio.inbound.memory): for tests
+    of an integration without mail servers, as Django's locmem backend."""
+
+    type: Literal["memory"] = "memory"
+    name: str = ""
+    retry: RetrySettings = RetrySettings()
+
+
 ServerSettings = Annotated[
-    SmtpServer | ImapServer | GraphServer | SesServer | SendGridServer | MailgunServer,
+    SmtpServer
+    | ImapServer
+    | GraphServer
+    | SesServer
+    | SendGridServer
+    | MailgunServer
+    | MemoryServer,
     Field(discriminator="type"),
 ]
-SENDER_TYPES = frozenset({"smtp", "graph", "ses", "sendgrid", "mailgun"})
-READER_TYPES = frozenset({"imap", "graph"})
+SENDER_TYPES = frozenset({"smtp", "graph", "ses", "sendgrid", "mailgun", "memory"})
+READER_TYPES = frozenset({"imap", "graph", "memory"})

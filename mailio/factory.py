@@ -10,7 +10,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from mailio.config import OAuth2Settings, ServerSettings, TimeoutSettings
+from mailio.config import MemoryServer, OAuth2Settings, ServerSettings, TimeoutSettings
 from mailio.errors import ConfigError
 from mailio.inbound.base import Mailbox
 from mailio.outbound.base import Sender
@@ -26,6 +26,8 @@ def _token_provider(server: ServerSettings) -> Callable[[], str] | None:
     token cache outlives the mailbox of one poll cycle; its requests go through
     the server's own proxy and timeouts.
     """
+    if isinstance(server, MemoryServer):
+        return None
     oauth2 = getattr(server, "oauth2", None)
     if oauth2 is None or (
         server.type != "graph" and getattr(server, "auth_method", "") != "oauth2"
@@ -56,6 +58,10 @@ def build_sender(server: ServerSettings) -> Sender:
         from mailio.outbound.api import build_api_sender
 
         return build_api_sender(server, token_provider=_token_provider(server))
+    if server.type == "memory":
+        from mailio.outbound.memory import MemorySender
+
+        return MemorySender(server.name)
     raise ConfigError(f"[servers.{server.name}] type: {server.type} servers cannot send mail")
 
 
@@ -68,4 +74,8 @@ def build_mailbox(server: ServerSettings, folder: str) -> Mailbox:
         from mailio.inbound.graph import GraphMailbox
 
         return GraphMailbox.from_settings(server, folder, token_provider=_token_provider(server))
+    if server.type == "memory":
+        from mailio.inbound.memory import MemoryMailbox
+
+        return MemoryMailbox(server.name, folder)
     raise ConfigError(f"[servers.{server.name}] type: {server.type} servers cannot read mail")

@@ -35,6 +35,8 @@ class ProbeStep:
 def _steps(server: ServerSettings, last: str) -> list[str]:
     if server.type in ("smtp", "imap"):
         return ["connect", "secure", "authenticate", last]
+    if server.type == "memory":
+        return [last]
     return ["authenticate", last]
 
 

@@ -1,0 +1,78 @@
+"""A reply folder in memory, for tests of your own integration.
+
+``type = "memory"`` in a ``[servers.NAME]`` table reads from
+``folders(NAME)``: put raw messages in with :func:`deliver`, look at what the
+engine moved with :func:`messages`. Keys ascend with arrival, as IMAP UIDs do,
+so fetches are oldest first. The folders live for the life of the process;
+:func:`reset` empties them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+from mailio.errors import MailboxError
+from mailio.inbound.base import FetchedMessage, header_block
+
+_FOLDERS: dict[str, dict[str, dict[str, bytes]]] = {}  # server -> folder -> key -> raw
+_KEYS = itertools.count(1)
+
+
+def deliver(server: str, raw: bytes, folder: str = "INBOX") -> str:
+    """Put ``raw`` in ``folder`` of the memory server ``server``; returns its key."""
+    key = str(next(_KEYS))
+    _FOLDERS.setdefault(server, {}).setdefault(folder, {})[key] = bytes(raw)
+    return key
+
+
+def messages(server: str, folder: str = "INBOX") -> list[bytes]:
+    """The raw messages in ``folder``, oldest first."""
+    return list(_FOLDERS.get(server, {}).get(folder, {}).values())
+
+
+def reset() -> None:
+    """Forget every memory folder."""
+    _FOLDERS.clear()
+
+
+class MemoryMailbox:
+    """One folder of a memory server, with the Mailbox interface."""
+
+    def __init__(self, server: str, folder: str, *, max_message_bytes: int | None = None) -> None:
+        self.server = server
+        self.folder = folder
+        self.max_message_bytes = max_message_bytes
+
+    def _folder(self, name: str) -> dict[str, bytes]:
+        return _FOLDERS.setdefault(self.server, {}).setdefault(name, {})
+
+    def fetch_batch(self, limit: int) -> list[FetchedMessage]:
+        batch: list[FetchedMessage] = []
+        for key, raw in sorted(self._folder(self.folder).items(), key=lambda kv: int(kv[0])):
+            if len(batch) == limit:
+                break
+            if self.max_message_bytes is not None and len(raw) > self.max_message_bytes:
+                batch.append(FetchedMessage(key, header_block(raw), size=len(raw), complete=False))
+            else:
+                batch.append(FetchedMessage(key, raw))
+        return batch
+
+    def delete(self, keys: Sequence[str]) -> None:
+        folder = self._folder(self.folder)
+        for key in keys:
+            folder.pop(key, None)  # gone already: deleting twice is not an error
+
+    def move(self, keys: Sequence[str], folder: str) -> None:
+        if folder == self.folder:
+            raise MailboxError(f"cannot move messages into the folder they are in ({folder})")
+        source, target = self._folder(self.folder), self._folder(folder)
+        for key in keys:
+            if key in source:
+                target[key] = source.pop(key)
+
+    def count(self) -> int:
+        return len(self._folder(self.folder))
+
+    def close(self) -> None:
+        pass
