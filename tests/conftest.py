@@ -1,5 +1,7 @@
 """Shared fixtures: the real local mail servers and the test-only servers (tests/servers/)."""
 
+import pytest  # noqa: E402
+
 from tests.servers.dovecot_stack import (  # noqa: F401 - fixtures are found by name
     dovecot_server,
     mail_stack,
@@ -30,3 +32,26 @@ from tests.servers.tls_stack import (  # noqa: F401
     wrong_host_relay,
     wrong_host_starttls_relay,
 )
+
+# Fixtures that start or need a real mail server (Dovecot, or GreenMail in Docker).
+_MAIL_SERVER_FIXTURES = frozenset(
+    {
+        "dovecot_server", "oauth_dovecot", "tls_dovecot", "wrong_host_dovecot", "mail_stack",
+        "any_mail_stack", "greenmail_stack", "session_relay", "smtp_relay_factory",
+        "starttls_relay", "implicit_tls_relay", "no_starttls_relay", "wrong_host_relay",
+        "wrong_host_starttls_relay", "stripped_smtp", "stripped_imap",
+        "recorded_no_starttls_smtp", "client_cert_relay",
+    }
+)  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs a real mail server `mailserver`, from the fixtures it
+    uses: `python -m pytest -m "not mailserver"` runs the rest on a machine without one."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)  # fixtures chosen by name in a parameter
+        if callspec is not None:
+            used |= {value for value in callspec.params.values() if isinstance(value, str)}
+        if _MAIL_SERVER_FIXTURES & used:
+            item.add_marker(pytest.mark.mailserver)

@@ -142,6 +142,7 @@ def test_oauth2_login_needs_that_users_exact_token(oauth_dovecot: DovecotServer)
     assert not xoauth2(alice, oauth_dovecot.password)
 
 
+@pytest.mark.mailserver
 def test_dovecot_stops_and_frees_its_port(tmp_path: Path) -> None:
     server = DovecotServer(tmp_path)
     with server:
@@ -151,6 +152,7 @@ def test_dovecot_stops_and_frees_its_port(tmp_path: Path) -> None:
         imaplib.IMAP4("127.0.0.1", port)
 
 
+@pytest.mark.mailserver
 def test_relay_with_lmtp_down_answers_temporary_failure(tmp_path: Path) -> None:
     with DovecotServer(tmp_path) as server:
         lmtp_port = server.lmtp_port
