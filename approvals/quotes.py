@@ -71,7 +71,6 @@ _EMBEDDED_ON = re.compile(
 _OPENER_WORD = re.compile(rf"^\s*(?:{boilerplate.ATTRIBUTION_OPENERS})(?:\s|(?=\d))", re.IGNORECASE)
 # "Wiadomość napisana przez Jan <jan@x.pl> w dniu 03.04.2012, o godz. 16:19:" (Apple Mail, pl).
 _APPLE_POLISH = re.compile(r"^\s*wiadomość napisana przez\s", re.IGNORECASE)
-_ENDS_WITH_COLON = re.compile(r"[:：]\s*$")
 
 _DASHES = r"[-=_*]{2,}"
 _ORIGINAL_MESSAGE = re.compile(
@@ -297,7 +296,7 @@ def _cut_html_quote(soup: BeautifulSoup) -> None:
 
 def _cut_quotes(lines: Sequence[str], *, html: bool, cuts: list[str]) -> list[str]:
     kept: list[str] = []
-    kept_text = False  # has any line with text been kept yet?
+    first_text: int | None = None  # where in ``kept`` the first line with text is
     count = len(lines)
     last_text = max((i for i, line in enumerate(lines) if not _BLANK.match(line)), default=-1)
     index = 0
@@ -307,21 +306,21 @@ def _cut_quotes(lines: Sequence[str], *, html: bool, cuts: list[str]) -> list[st
             end = _quote_run_end(lines, index)
             quoted = sum(1 for i in range(index, end) if _QUOTED.match(lines[i]))
             at_end = end > last_text
-            if html or quoted >= 2 or at_end or not kept_text:
+            if html or quoted >= 2 or at_end or first_text is None:
                 _drop_attribution(kept)
-                kept_text = any(previous.strip() for previous in kept[-4:]) or (
-                    kept_text and bool(kept)
-                )
+                if first_text is not None and first_text >= len(kept):
+                    first_text = None  # the attribution dropped was all the text kept
                 index = _skip_blank(lines, end)
                 continue
             kept.append(line)
-            kept_text = True
+            first_text = len(kept) - 1 if first_text is None else first_text
             index += 1
             continue
         cut = None if _BLANK.match(line) else _splitter_at(lines, index)
         if cut is None:
             kept.append(line)
-            kept_text = kept_text or bool(line.strip())
+            if first_text is None and line.strip():
+                first_text = len(kept) - 1
             index += 1
             continue
         if cut.before:
@@ -395,7 +394,7 @@ def _drop_attribution(kept: list[str]) -> None:
             continue
         has_email = bool(_EMAIL.search(joined))
         if (has_email and _DATEISH.search(joined)) or (
-            _ENDS_WITH_COLON.search(joined) and (has_email or _verb_at_end(joined))
+            _ends_with_colon(joined) and (has_email or _verb_at_end(joined))
         ):
             del kept[first:]
             return
@@ -448,12 +447,12 @@ def _is_header_block(lines: Sequence[str], start: int) -> bool:
         index += 1
     if len(keys) < 2:
         return False
-    has_from = any(_HEADER_FROM.match(lines[i]) for i in keys)
-    addressed = [i for i in keys if "@" in lines[i] or "mailto" in lines[i].lower()]
+    froms = {i for i in keys if _HEADER_FROM.match(lines[i])}
+    addressed = {i for i in keys if "@" in lines[i] or "mailto" in lines[i].lower()}
     dated = any(_HEADER_DATE.match(lines[i]) and re.search(r"\d", lines[i]) for i in keys)
-    if any(_HEADER_FROM.match(lines[i]) for i in addressed):
+    if froms & addressed:
         return True  # "From: Bob <bob@x>" and a second key
-    return dated and (has_from or bool(addressed))  # "Date: 16 May 2012 …" + "To: a@b"
+    return dated and bool(froms or addressed)  # "Date: 16 May 2012 …" + "To: a@b"
 
 
 def _attribution_end(lines: Sequence[str], start: int) -> int | None:
@@ -499,7 +498,7 @@ def _is_attribution(text: str, *, opener: bool) -> bool:
     dated = bool(_DATEISH.search(text))
     if not (dated or addressed):
         return False
-    colon = text.rstrip()[-1:] in (":", "：")
+    colon = _ends_with_colon(text)
     if opener and _verb_at_end(text):
         return True  # "On Tue, 3 Apr 2012 at 16:19, Bob <bob@x> wrote:"
     if not dated:
@@ -510,6 +509,10 @@ def _is_attribution(text: str, *, opener: bool) -> bool:
         return True  # "Max schrieb am Di., 3. Apr. 2012, 16:19:", "… كتب محمد:"
     # "Am 03.04.2012 um 16:19 schrieb Max Mustermann": no colon, but opener, date and verb.
     return len(text) <= 200 and bool(_OPENER_WORD.match(text)) and _has_verb(text)
+
+
+def _ends_with_colon(text: str) -> bool:
+    return text.rstrip()[-1:] in (":", "：")
 
 
 def _has_verb(text: str) -> bool:
@@ -593,12 +596,12 @@ def _cut_banner(lines: list[str]) -> list[str]:
     paragraph = "\n".join(lines[start:end])
     if not paragraph or end - start > _BANNER_MAX_LINES or len(paragraph) > _BANNER_MAX_CHARS:
         return lines
+    opener = _BANNER_OPENER.match(paragraph)
     banner = _BANNER_FIRST_CONTACT.match(paragraph) or (
-        _BANNER_OPENER.match(paragraph) and _BANNER_EXTERNAL.search(paragraph)
+        opener and _BANNER_EXTERNAL.search(paragraph)
     )
     if not banner or verdict_phrases(paragraph):
         return lines
-    opener = _BANNER_OPENER.match(paragraph)
     if takes_back(paragraph[opener.end() :] if opener else paragraph):
         return lines  # "[External] not yet": the approver's words after a tag
     return lines[end:]

@@ -7,10 +7,10 @@ parses Authentication-Results, :mod:`approvals.htmltext` renders HTML-only
 replies. This module reads the MIME structure and puts the answer together.
 
 Which body: the first text/plain part outside attachments and attached
-messages; else the first text/html part. When a reply has both and the text
-part gives a verdict, the HTML part (what most clients show) must give the
-same one, read from what a client renders: a verdict the approver did not
-visibly write is never applied.
+messages; else the first text/html part. When it gives a verdict, every
+other text part a client may show must agree: HTML parts (read as a client
+renders them) must give the same verdict, other text parts must not take it
+back. A verdict the approver did not visibly write is never applied.
 
 Tokens: every distinct token is collected with the place it was found, in
 this order: the To, Cc, Delivered-To and X-Original-To addresses (our
@@ -153,13 +153,9 @@ def _parse(raw: bytes) -> ParsedReply:
         + mailparts.header_values(message, "references")
     )
     text_part, html_part = _body_parts(message)
-    body, is_html = (
-        (mailparts.part_text(text_part), False)
-        if text_part is not None
-        else (mailparts.part_text(html_part), True)
-        if html_part is not None
-        else ("", False)
-    )
+    body_part = text_part if text_part is not None else html_part
+    body = mailparts.part_text(body_part) if body_part is not None else ""
+    is_html = text_part is None and html_part is not None
     if text_part is not None and mailparts.param(text_part, "format") == "flowed":
         body = unflow(body, delsp=mailparts.param(text_part, "delsp") == "yes")
     kind, kind_reason = classify(message, subject, sender)
@@ -169,7 +165,6 @@ def _parse(raw: bytes) -> ParsedReply:
     if kind is ReplyKind.REPLY:
         reading = _visible_verdict(reading_of_body, subject)
         if reading.verdict is not None and message.is_multipart():
-            body_part = text_part if text_part is not None else html_part
             reading = _agreeing(reading, _shown_parts(message, body_part), subject)
         verdict = reading.verdict
         comment = _without_sign_off(reading.comment, mailparts.header(message, "from"), sender)
@@ -177,7 +172,6 @@ def _parse(raw: bytes) -> ParsedReply:
     else:
         verdict, comment = None, ""
         reasons.append(f"no verdict from an {kind.value.replace('_', '-')}")
-    body_part = text_part if text_part is not None else html_part
     tokens = _find_tokens(message, subject, body, body_part)
     return ParsedReply(
         verdict=verdict,
@@ -263,8 +257,9 @@ def read_message(raw: bytes) -> Message:
 
     The parser reads about a line per microsecond: 20 MB of bare line breaks took ten
     seconds. A single-part message's body is its bytes after the header block, so only
-    the header is parsed; anything else (multipart, a header block the parser ends
-    early) is parsed in full.
+    the header is parsed, and the rest is appended to what the parser took for body
+    (a line that is no header ends the header early). Multipart messages are parsed
+    in full, up to their 2000th delimiter.
     """
     parser = BytesParser(policy=compat32)
     found = [(raw.find(gap), gap) for gap in _HEADER_ENDS]
@@ -273,9 +268,10 @@ def read_message(raw: bytes) -> Message:
         return parser.parsebytes(raw)
     end, gap = min(found)
     head = parser.parsebytes(raw[: end + len(gap)])
-    if head.get_payload() or mailparts.content_type(head).startswith(("multipart/", "message/")):
+    if mailparts.content_type(head).startswith(("multipart/", "message/")):
         return parser.parsebytes(_first_parts(raw))
-    head.set_payload(raw[end + len(gap) :].decode("ascii", "surrogateescape"))
+    rest = raw[end + len(gap) :].decode("ascii", "surrogateescape")
+    head.set_payload(str(head.get_payload()) + rest)
     return head
 
 
@@ -366,8 +362,10 @@ def _agreeing(reading: VerdictReading, others: Sequence[Message], subject: str) 
                     f"{said}{why}",
                 ),
             )
+        if html:
+            continue
         taken_back = takes_back_verdict(body.new_text, reading.verdict)
-        if not html and (other.verdict not in (None, reading.verdict) or taken_back):
+        if other.verdict not in (None, reading.verdict) or taken_back:
             return VerdictReading(
                 None,
                 "",
@@ -433,9 +431,9 @@ def _find_tokens(
             look(value, "the recipient address")
     look(subject, "the subject")
     look(body, "the body")
-    if body_part is message:
-        return tuple(TokenSighting(token, place) for token, place in found.items())
-    for part in mailparts.walk(message, into_messages=True):
+    # A single-part message is its body, read already.
+    parts = mailparts.walk(message, into_messages=True) if body_part is not message else ()
+    for part in parts:
         if mailparts.content_type(part).startswith("message/") and part is not message:
             for attached in mailparts.children(part):
                 look(" ".join(str(v) for _, v in _raw_items(attached)), "an attached message")

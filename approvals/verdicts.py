@@ -494,7 +494,7 @@ def read_verdict(new_text: str, subject: str) -> VerdictReading:
                 ),
             )
     rest = lines[index][_written_offset(lines[index], end) :]
-    after = "\n".join([visible[index][end:], *visible[index + 1 :]])[:_LATER_LIMIT]
+    after = "\n".join([visible[index][end:], *visible[index + 1 :]])
     taken_back = takes_back_verdict(after, verdict)
     if taken_back:
         return VerdictReading(
@@ -528,23 +528,19 @@ def takes_back_verdict(text: str, verdict: Verdict) -> str:
     ("Approved. Do not deploy", "Approved. Never mind"), or is a bare opposite word
     ("Approved. No.").
     """
+    text = text[:_LATER_LIMIT]
+    opposite = _opposite_phrase(text, verdict)
+    if opposite:
+        return f"later it says '{opposite}'"
     folded = fold(text)
-    words = _words(folded)
-    for index in range(len(words)):
-        hit = _hit_at(words, index, folded)
-        if hit is not None and hit.strong and hit.verdict not in (None, verdict):
-            return f"later it says '{text[hit.start_char : hit.end_char]}'"
     for sentence in _SENTENCES.finditer(folded):
         inner = _words(sentence.group())
         if not inner:
             continue
         opener = text[sentence.start() + inner[0].start : sentence.start() + inner[0].end]
-        negation = _find(inner, 0, _NEGATIONS_BEFORE, sentence.group())
-        if (
-            # After a rejection a negation gives the reason ("Rejected. Not the right build").
-            (negation and verdict is Verdict.APPROVE)
-            or _find(inner, 0, _CONTRASTS, sentence.group())
-            or inner[0].text.startswith(_UNSPACED_CONTRASTS)
+        # After a rejection a negation gives the reason ("Rejected. Not the right build").
+        if _opens_with_take_back(
+            inner, sentence.group(), negation_counts=verdict is Verdict.APPROVE
         ):
             return f"a later sentence opens with '{opener}'"
         hit = _hit_at(inner, 0, sentence.group())
@@ -619,12 +615,8 @@ def _read_mailto_subject(verdict_part: str, title: str) -> VerdictReading:
             None, "", (f"no new text, and the subject is not a verdict phrase: "
                        f"'{_shorten(verdict_part)}'",)
         )  # fmt: skip
-    folded = fold(_visible(title[:_MENTION_LIMIT]))
-    words = _words(folded)
-    for index in range(len(words)):
-        hit = _hit_at(words, index, folded)
-        if hit is not None and hit.strong and hit.verdict not in (None, verdict):
-            return VerdictReading(
+    if _opposite_phrase(_visible(title[:_MENTION_LIMIT]), verdict):
+        return VerdictReading(
                 None, "", (f"the subject says {verdict.value} but its title '{_shorten(title)}' "
                            "says otherwise",)
             )  # fmt: skip
@@ -667,13 +659,29 @@ def takes_back(line: str) -> str:
     approver taking a verdict back ("not for prod", "But legal wrote…"), or ""."""
     visible = _visible(line).strip()
     folded = fold(visible[:40])  # the opening words decide; attribution lines are long
-    words = _words(folded)
+    if _opens_with_take_back(_words(folded), folded, negation_counts=True):
+        return f"'{_shorten(visible)}' opens by taking something back"
+    return ""
+
+
+def _opens_with_take_back(words: list[_Word], folded: str, *, negation_counts: bool) -> bool:
+    """Do ``words`` open with a contrast ("but", "ただし") or, if it counts, a negation?"""
     if not words:
-        return ""
-    if (
-        _find(words, 0, _NEGATIONS_BEFORE, folded)
+        return False
+    return bool(
+        (negation_counts and _find(words, 0, _NEGATIONS_BEFORE, folded))
         or _find(words, 0, _CONTRASTS, folded)
         or words[0].text.startswith(_UNSPACED_CONTRASTS)
-    ):
-        return f"'{_shorten(visible)}' opens by taking something back"
+    )
+
+
+def _opposite_phrase(text: str, verdict: Verdict) -> str:
+    """The first strong phrase in ``text`` that says the opposite of ``verdict``, as written
+    ("" if none); a negated one counts ("not approved" opposes an approval)."""
+    folded = fold(text)
+    words = _words(folded)
+    for index in range(len(words)):
+        hit = _hit_at(words, index, folded)
+        if hit is not None and hit.strong and hit.verdict not in (None, verdict):
+            return text[hit.start_char : hit.end_char]
     return ""

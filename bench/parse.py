@@ -166,6 +166,11 @@ def hostile_messages(size: int) -> list[tuple[str, bytes]]:
         ),
         ("html nested", message("html", "text/html", "8bit", html)),
         ("plain blank lines", message("blank", "text/plain", "8bit", b"\r\n" * (size // 2))),
+        # a line that is no header ends the header early: the body starts above the gap
+        (
+            "blank lines, odd header",
+            b"no colon here\r\n" + message("odd", "text/plain", "8bit", b"\r\n" * (size // 2)),
+        ),
         ("html <br> flood", message("br", "text/html", "8bit", br_flood(size))),
         ("multipart tiny parts", tiny_parts(size)),
     ]

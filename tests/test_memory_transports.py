@@ -43,9 +43,17 @@ type = "memory"
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[ApprovalEngine]:
+def empty_memory() -> Iterator[None]:
+    """The memory outboxes and folders live for the process: each test starts empty."""
     outboxes.reset()
     folders.reset()
+    yield
+    outboxes.reset()
+    folders.reset()
+
+
+@pytest.fixture
+def engine(tmp_path: Path, empty_memory: None) -> Iterator[ApprovalEngine]:
     config = tmp_path / "approvals.toml"
     config.write_text(CONFIG.format(db=tmp_path / "db.sqlite"))
     engine = ApprovalEngine.from_config(config)
@@ -53,8 +61,6 @@ def engine(tmp_path: Path) -> Iterator[ApprovalEngine]:
         yield engine
     finally:
         engine.close()
-        outboxes.reset()
-        folders.reset()
 
 
 def _notification(approver: str) -> EmailMessage:
@@ -109,9 +115,7 @@ def test_a_scripted_disconnect_is_temporary(engine: ApprovalEngine) -> None:
     assert "disconnect" in (entry.last_error or "")
 
 
-def test_a_memory_folder_is_read_oldest_first_within_the_batch_size(
-    engine: ApprovalEngine,
-) -> None:
+def test_a_memory_folder_is_read_oldest_first_within_the_batch_size(empty_memory: None) -> None:
     box = folders.MemoryMailbox("mem", "INBOX")
     keys = [folders.deliver("mem", f"Subject: {n}\r\n\r\nx".encode()) for n in range(5)]
     assert [m.key for m in box.fetch_batch(3)] == keys[:3]

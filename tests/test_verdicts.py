@@ -479,6 +479,5 @@ def test_opposite_words_and_later_conditions_are_no_verdict(text: str) -> None:
     ],
 )
 def test_a_negation_after_a_rejection_is_its_reason(text: str, comment: str) -> None:
-    assert read_verdict(text, "") == read_verdict(text, "").__class__(
-        REJECT, comment, read_verdict(text, "").reasons
-    )
+    reading = read_verdict(text, "")
+    assert (reading.verdict, reading.comment) == (REJECT, comment)
