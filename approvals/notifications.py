@@ -68,7 +68,7 @@ def render_notification(
 
     def mailto(verdict: str) -> str:
         # The title too, so the approver's sent mail says what was decided; the reader
-        # takes the verdict from before the tag (approvals.verdicts).
+        # takes the verdict from before the tag (approvals.replies.verdicts).
         subject = quote(f"{verdict} [{reference}] {' '.join(title.split())[:80]}".rstrip())
         return f"mailto:{reply_to}?subject={subject}&body={verdict}"
 

@@ -98,7 +98,7 @@ class InboundSettings(_Settings):
 
 
 class ReplySettings(_Settings):
-    """How replies are trusted and answered (see approvals/replies.py)."""
+    """How replies are trusted and answered (see approvals/replies/)."""
 
     require_dmarc_pass: bool = False
     trusted_authserv_ids: list[str] = []

@@ -1,4 +1,4 @@
-"""Decision cases for every language of approvals.languages, and verdict lines for corpus tests.
+"""Decision cases for every language of approvals.replies.languages, and corpus verdict lines.
 
 ``CASES`` holds one line per behaviour and language (tests/test_languages.py
 runs them). ``VERDICT_LINES_BY_LANGUAGE`` holds, per language, at least two
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from approvals.verdicts import Verdict
+from approvals.replies.verdicts import Verdict
 
 APPROVE, REJECT = Verdict.APPROVE, Verdict.REJECT
 

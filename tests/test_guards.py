@@ -31,8 +31,8 @@ from approvals.models import (
     RequestRow,
     RequestStatus,
 )
-from approvals.quotes import extract_new_text
 from approvals.replies import ParsedReply, ReplyKind, Verdict, parse_reply
+from approvals.replies.quotes import extract_new_text
 from approvals.store import transaction
 from mailio.devservers.stack import MailStack
 from mailio.errors import MailboxError

@@ -1,11 +1,11 @@
-"""Every language of approvals.languages read as its speakers write, and the tables kept sound."""
+"""Every language of approvals.replies.languages read as its speakers write; the tables sound."""
 
 from __future__ import annotations
 
 import pytest
 
-from approvals.languages import LANGUAGES, LEFT_OUT, Language, LeftOut
-from approvals.verdicts import Verdict, fold, read_verdict
+from approvals.replies.languages import LANGUAGES, LEFT_OUT, Language, LeftOut
+from approvals.replies.verdicts import Verdict, fold, read_verdict
 from tests.language_cases import CASES, VERDICT_LINES_BY_LANGUAGE
 
 APPROVE, REJECT = Verdict.APPROVE, Verdict.REJECT

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from approvals.mailparts import decode_header, decode_words
+from approvals.replies.mailparts import decode_header, decode_words
 
 PIECES = [
     "=?utf-8?q?caf=C3=A9?=",

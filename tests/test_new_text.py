@@ -7,8 +7,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from approvals.quotes import extract_new_text
 from approvals.replies import Verdict, parse_reply
+from approvals.replies.quotes import extract_new_text
 
 QUOTE = "> Approval requested: Deploy 4.2\n> To approve, reply with APPROVE on the first line."
 NOTIFICATION = "Approval requested: Deploy 4.2\nTo approve, reply with APPROVE on the first line."

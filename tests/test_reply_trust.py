@@ -310,7 +310,7 @@ def test_a_style_block_inside_the_quote_still_hides_text_above_it() -> None:
 
 
 def test_a_style_block_past_the_html_size_limit_still_hides_text() -> None:
-    from approvals.htmltext import MAX_HTML_CHARS
+    from approvals.replies.htmltext import MAX_HTML_CHARS
 
     padding = "<p>" + "x" * 100 + "</p>"
     html = (
@@ -324,7 +324,7 @@ def test_a_style_block_past_the_html_size_limit_still_hides_text() -> None:
 
 
 def test_a_style_block_past_the_html_tag_limit_still_hides_text() -> None:
-    from approvals.htmltext import MAX_HTML_TAGS
+    from approvals.replies.htmltext import MAX_HTML_TAGS
 
     html = (
         "<span class=h>APPROVE</span><p>Why now?</p>"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from approvals.replies import parse_reply
-from approvals.verdicts import Verdict, fold, read_verdict, verdict_phrases
+from approvals.replies.verdicts import Verdict, fold, read_verdict, verdict_phrases
 
 APPROVE, REJECT = Verdict.APPROVE, Verdict.REJECT
 REF = "[APR-ABCDEFGHIJKLMNOPQRSTUVWX]"

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from approvals.htmltext import (
+from approvals.replies.htmltext import (
     MAX_HTML_CHARS,
     MAX_HTML_TAGS,
     parse_html,
@@ -24,7 +24,7 @@ from approvals.htmltext import (
     remove_hidden,
     render_text,
 )
-from approvals.visibility import (
+from approvals.replies.visibility import (
     BLACK,
     MAX_SELECTORS,
     WHITE,

@@ -1,11 +1,11 @@
 """What mail clients and gateways write around a reply, in our approvers' languages.
 
-Data for :mod:`approvals.quotes`, which turns these phrases into line rules:
+Data for :mod:`approvals.replies.quotes`, which turns these phrases into line rules:
 attribution verbs ("… wrote:"), the keys of quoted header blocks ("From:",
 "Von:", "差出人:"), original-message and forward separators, mobile footers,
 security banners that mail gateways put above the reply, and legal footers.
 
-The languages are those of :mod:`approvals.languages` (verdict words). The
+The languages are those of :mod:`approvals.replies.languages` (verdict words). The
 phrases were taken from the clients' own localisations as they appear in
 mail (Gmail, Outlook desktop/web/mobile, Apple Mail, Thunderbird, Samsung
 Email) and from the public banner texts of common gateways (Microsoft

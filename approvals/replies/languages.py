@@ -1,6 +1,6 @@
 """The words our verdict reader knows, one table per language, in native spelling.
 
-Data for :mod:`approvals.verdicts`, which folds every entry with its own
+Data for :mod:`approvals.replies.verdicts`, which folds every entry with its own
 ``fold`` (lower case, accents stripped, Greek final sigma as sigma, Turkish
 dotless i as i, Arabic teh marbuta as heh…) after removing bidi controls,
 zero-width characters, tatweel and loose combining marks, then splits it into

@@ -17,7 +17,7 @@ with thousands of nested tags must not exhaust the recursion limit.
 
 Only what a mail client shows is rendered. Text can be put in an HTML reply
 that no reader sees (``display:none``, white on white, ``font-size:0``, …), and
-a decision must never come from it: :mod:`approvals.visibility` decides, per
+a decision must never come from it: :mod:`approvals.replies.visibility` decides, per
 element, from inline styles, HTML attributes and the ``<style>`` blocks.
 ``remove_hidden`` takes hidden text out of a tree and returns it, for callers
 that want to know what was there (hidden text can block a decision, never make
@@ -49,7 +49,7 @@ from bs4.element import (
     ProcessingInstruction,
 )
 
-from approvals.visibility import (
+from approvals.replies.visibility import (
     EMPTY_STYLESHEET,
     ROOT_BOX,
     Box,

@@ -4,7 +4,7 @@ Conservative by design: a verdict is read only from the first non-empty line
 (after a greeting such as "Hi Anna," or "Здравствуйте,"), and only if that
 line *starts* with a verdict phrase. Prose that merely contains "ok"
 somewhere is no verdict. The phrases of 26 language tables (25 languages,
-Chinese in both scripts) are in :mod:`approvals.languages`; they are merged,
+Chinese in both scripts) are in :mod:`approvals.replies.languages`; they are merged,
 so no language is guessed.
 
 * Strong phrases ("approved", "genehmigt", "refusé", "Zatwierdzam", "承認します",
@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
 
-from approvals.languages import CONTRASTS, LANGUAGES
+from approvals.replies.languages import CONTRASTS, LANGUAGES
 from approvals.tokens import TOKEN_PATTERN
 
 
@@ -172,7 +172,7 @@ def _key(phrase: str) -> tuple[str, ...]:
     """A table entry as the reader sees it: visible, folded, split into words."""
     words = tuple(m.group() for m in _TOKEN_WORD.finditer(fold(_visible(phrase))))
     if not words:
-        raise ValueError(f"approvals/languages.py: entry {phrase!r} holds no word")
+        raise ValueError(f"approvals/replies/languages.py: entry {phrase!r} holds no word")
     return words
 
 

@@ -1,7 +1,7 @@
 """What a reader of an HTML mail does not see: CSS visibility as mail clients apply it.
 
 Pure: this module takes tag names, attribute mappings and style sheet text and
-returns values; :mod:`approvals.htmltext` walks the tree and asks a
+returns values; :mod:`approvals.replies.htmltext` walks the tree and asks a
 :class:`Styler` about each element, parent before child.
 
 An element is *hidden*, with everything in it, when it has ``display:none``,

@@ -40,16 +40,16 @@ from dataclasses import dataclass
 
 from bs4 import BeautifulSoup, Tag
 
-from approvals import boilerplate
-from approvals.htmltext import (
+from approvals.replies import boilerplate
+from approvals.replies.htmltext import (
     parse_html,
     read_stylesheet,
     remove_hidden,
     render_text,
     split_html,
 )
-from approvals.verdicts import takes_back, verdict_phrases
-from approvals.visibility import EMPTY_STYLESHEET
+from approvals.replies.verdicts import takes_back, verdict_phrases
+from approvals.replies.visibility import EMPTY_STYLESHEET
 
 # --- line classes -----------------------------------------------------------------------------
 

@@ -1,9 +1,9 @@
 """Raw reply bytes in, a :class:`ParsedReply` out. Pure: no I/O, never raises.
 
-The steps live in their own modules: :mod:`approvals.quotes` finds the new
-text, :mod:`approvals.verdicts` reads approve/reject from it,
-:mod:`approvals.reply_kinds` tells replies from auto-replies and bounces and
-parses Authentication-Results, :mod:`approvals.htmltext` renders HTML-only
+The steps live in their own modules: :mod:`approvals.replies.quotes` finds the new
+text, :mod:`approvals.replies.verdicts` reads approve/reject from it,
+:mod:`approvals.replies.kinds` tells replies from auto-replies and bounces and
+parses Authentication-Results, :mod:`approvals.replies.htmltext` renders HTML-only
 replies. This module reads the MIME structure and puts the answer together.
 
 Which body: the first text/plain part outside attachments and attached
@@ -29,17 +29,16 @@ from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
 
-from approvals import mailparts
-from approvals.quotes import MAX_TEXT_CHARS, BodyReading, extract_new_text, read_body
-from approvals.reply_kinds import (
+from approvals.replies import mailparts
+from approvals.replies.kinds import (
     AuthResult,
     ReplyKind,
     bounced_message_ids,
     classify,
     parse_authentication_results,
 )
-from approvals.tokens import find_tokens
-from approvals.verdicts import (
+from approvals.replies.quotes import MAX_TEXT_CHARS, BodyReading, extract_new_text, read_body
+from approvals.replies.verdicts import (
     Verdict,
     VerdictReading,
     read_verdict,
@@ -47,6 +46,7 @@ from approvals.verdicts import (
     takes_back_verdict,
     verdict_phrases,
 )
+from approvals.tokens import find_tokens
 
 __all__ = [
     "AuthResult",

@@ -24,7 +24,7 @@ from email.parser import Parser
 from email.policy import compat32
 from enum import StrEnum
 
-from approvals import mailparts
+from approvals.replies import mailparts
 
 
 class ReplyKind(StrEnum):

@@ -1,0 +1,34 @@
+"""Reading replies: raw bytes in, a :class:`ParsedReply` out. Pure: no I/O, no database.
+
+The steps, one module each: :mod:`.mailparts` (MIME walking),
+:mod:`.kinds` (reply, auto-reply or bounce; Authentication-Results),
+:mod:`.quotes` (the new text, cut from quotes, banners and signatures, with
+:mod:`.boilerplate` as its data), :mod:`.htmltext` and :mod:`.visibility`
+(HTML rendered as a client shows it), :mod:`.verdicts` (approve or reject,
+with :mod:`.languages` as its data) and :mod:`.parsing`, which puts them
+together.
+"""
+
+from approvals.replies.parsing import (
+    AuthResult,
+    ParsedReply,
+    ReplyKind,
+    TokenSighting,
+    Verdict,
+    dmarc_passed,
+    extract_new_text,
+    parse_reply,
+    read_message,
+)
+
+__all__ = [
+    "AuthResult",
+    "ParsedReply",
+    "ReplyKind",
+    "TokenSighting",
+    "Verdict",
+    "dmarc_passed",
+    "extract_new_text",
+    "parse_reply",
+    "read_message",
+]
