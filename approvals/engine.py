@@ -19,25 +19,25 @@ from sqlalchemy import bindparam, delete, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from approvals.callbacks import DecisionCallback, deliver_outcomes
 from approvals.errors import MessageTooLarge, RequestClosed, UnknownRequest
 from approvals.inbox import KEEP, Handling, ReplyHandler
 from approvals.models import (
     ApprovalRequest,
     Decision,
     DecisionRow,
-    InboxOutcome,
     InboxRecordRow,
     NotificationKind,
     NotificationLog,
     NotificationRow,
     NotificationStatus,
+    ReplyStatus,
     RequestRow,
     RequestStatus,
 )
 from approvals.notifications import new_message_id, render_notification, sender_domain
 from approvals.outbox import claim_due, send_claimed, settle
-from approvals.outcomes import DecisionCallback, deliver_outcomes
-from approvals.reports import DispatchReport, MessageOutcome, ProcessReport
+from approvals.reports import DispatchReport, ProcessReport, ReplyReport
 from approvals.settings import EngineSettings
 from approvals.store import exclusive, open_database, transaction
 from approvals.tokens import issue_token
@@ -94,7 +94,7 @@ class ApprovalEngine:
         self._db = open_database(settings.store.url, base_dir=settings.base_dir)
         self._callbacks: list[DecisionCallback] = []
         self._senders: list[Sender] | None = None  # kept across calls; rebuilt on reload
-        self._outcomes_called: set[tuple[str, int]] = set()  # see approvals.outcomes
+        self._outcomes_called: set[tuple[str, int]] = set()  # see approvals.callbacks
 
     @classmethod
     def from_config(cls, path: str | Path, **options: Any) -> ApprovalEngine:
@@ -174,7 +174,6 @@ class ApprovalEngine:
                         "external_id": external_id,
                         "title": title,
                         "details": details or {},
-                        "theme": template,
                         "status": RequestStatus.PENDING.value,
                         "created_at": now,
                         "expires_at": expires_at,
@@ -261,16 +260,16 @@ class ApprovalEngine:
                 return ProcessReport(problems=("another instance was polling this folder",))
             handlings, problems = self._poll(inbound.max_messages)
         self._deliver_outcomes()  # the decisions are committed, whatever the mailbox did
-        counts = {outcome: 0 for outcome in InboxOutcome}
+        counts = {outcome: 0 for outcome in ReplyStatus}
         for handling in handlings:
-            counts[handling.outcome] += 1
+            counts[handling.status] += 1
         return ProcessReport(
             fetched=len(handlings),
-            decided=counts[InboxOutcome.DECIDED],
-            ignored=counts[InboxOutcome.IGNORED],
-            failed=counts[InboxOutcome.FAILED],
+            decided=counts[ReplyStatus.DECIDED],
+            ignored=counts[ReplyStatus.IGNORED],
+            failed=counts[ReplyStatus.FAILED],
             messages=tuple(
-                MessageOutcome(h.key, h.outcome.value, h.reason, h.request_id) for h in handlings
+                ReplyReport(h.key, h.status.value, h.reason, h.request_id) for h in handlings
             ),
             problems=tuple(problems),
         )
@@ -285,7 +284,7 @@ class ApprovalEngine:
             batch = mailbox.fetch_batch(limit)
             handlings = _handle(handler, batch, max_bytes, self._clock())
             for handling in handlings:
-                log.info("reply %s: %s (%s)", handling.key, handling.outcome, handling.reason)
+                log.info("reply %s: %s (%s)", handling.key, handling.status, handling.reason)
             return handlings, self._dispose(mailbox, batch, handlings)
         finally:
             mailbox.close()
@@ -333,7 +332,7 @@ class ApprovalEngine:
             removed = session.execute(
                 delete(InboxRecordRow).where(
                     col(InboxRecordRow.message_key) == key,
-                    col(InboxRecordRow.outcome) == InboxOutcome.FAILED,
+                    col(InboxRecordRow.status) == ReplyStatus.FAILED,
                 )
             ).rowcount  # type: ignore[attr-defined]
         return bool(removed)

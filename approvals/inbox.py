@@ -31,15 +31,15 @@ from approvals.answers import queue_answer, queue_receipt
 from approvals.errors import ExpiredToken, InvalidToken
 from approvals.models import (
     DecisionRow,
-    InboxOutcome,
     InboxRecordRow,
     NotificationKind,
     NotificationRow,
     NotificationStatus,
+    ReplyStatus,
     RequestRow,
     RequestStatus,
 )
-from approvals.policy import outcome_of
+from approvals.policy import status_after
 from approvals.replies import ParsedReply, ReplyKind, dmarc_passed, parse_reply
 from approvals.settings import EngineSettings
 from approvals.store import transaction
@@ -65,7 +65,7 @@ class Handling:
     """The verdict on one message and what to do with the mail afterwards."""
 
     key: str
-    outcome: InboxOutcome
+    status: ReplyStatus
     reason: str
     disposition: str  # "delete", "move:<folder>" or KEEP
     closes: RequestStatus | None = None  # the final status this decision gave its request
@@ -86,7 +86,7 @@ class _Seen:
     @classmethod
     def of(cls, record: InboxRecordRow) -> _Seen:
         return cls(
-            record.seen_at, record.outcome, record.reason, record.disposition, record.request_id
+            record.seen_at, record.status, record.reason, record.disposition, record.request_id
         )
 
 
@@ -153,8 +153,8 @@ class ReplyHandler:
         self._db = db
         self._settings = settings
 
-    def _disposition(self, outcome: InboxOutcome) -> str:
-        if outcome is InboxOutcome.FAILED:
+    def _disposition(self, outcome: ReplyStatus) -> str:
+        if outcome is ReplyStatus.FAILED:
             return f"move:{self._settings.inbound.failure_folder}"
         return self._settings.inbound.after_processing
 
@@ -198,7 +198,7 @@ class ReplyHandler:
                     handling = self._replay(key, earlier[key], reply)
                     if refusal is not None:
                         handling = replace(
-                            handling, disposition=self._disposition(InboxOutcome.FAILED)
+                            handling, disposition=self._disposition(ReplyStatus.FAILED)
                         )
                     handlings.append(handling)
                     continue
@@ -206,7 +206,7 @@ class ReplyHandler:
                 if handling.disposition != KEEP:
                     earlier[key] = _Seen(  # the same message twice in one batch
                         now,
-                        handling.outcome.value,
+                        handling.status.value,
                         handling.reason,
                         handling.disposition,
                         handling.request_id,
@@ -231,9 +231,9 @@ class ReplyHandler:
                 else:
                     handling = Handling(
                         key=key,
-                        outcome=InboxOutcome.FAILED,
+                        status=ReplyStatus.FAILED,
                         reason=refusal,
-                        disposition=self._disposition(InboxOutcome.FAILED),
+                        disposition=self._disposition(ReplyStatus.FAILED),
                         parsed=reply,
                     )
                 session.connection().execute(
@@ -247,9 +247,9 @@ class ReplyHandler:
             log.exception("reply %s could not be processed", key)
             handling = Handling(
                 key=key,
-                outcome=InboxOutcome.FAILED,
+                status=ReplyStatus.FAILED,
                 reason=f"could not be processed ({type(exc).__name__}); kept for review",
-                disposition=self._disposition(InboxOutcome.FAILED),
+                disposition=self._disposition(ReplyStatus.FAILED),
                 parsed=reply,
             )
             try:
@@ -261,7 +261,7 @@ class ReplyHandler:
                 # Kept all the same (moved to the failure folder), only without a record.
                 log.exception("reply %s: not even its failure could be recorded", key)
             return handling
-        if handling.outcome is InboxOutcome.DECIDED:
+        if handling.status is ReplyStatus.DECIDED:
             batch.remember(handling, now)  # now that its savepoint holds
         return handling
 
@@ -273,7 +273,7 @@ class ReplyHandler:
             "seen_at": now,
             "sender": _storable(reply.sender, 320),
             "subject": _storable(reply.subject, 500),
-            "outcome": handling.outcome.value,
+            "status": handling.status.value,
             "reason": _storable(handling.reason, 2000),
             "request_id": handling.request_id,
             "disposition": handling.disposition,
@@ -335,7 +335,7 @@ class ReplyHandler:
             return self._replay(key, _Seen.of(winner), reply)
         return Handling(
             key=key,
-            outcome=InboxOutcome.IGNORED,
+            status=ReplyStatus.IGNORED,
             reason="another instance changed this request meanwhile; read again next cycle",
             disposition=KEEP,
             parsed=reply,
@@ -344,7 +344,7 @@ class ReplyHandler:
     def _replay(self, key: str, earlier: _Seen, parsed: ParsedReply) -> Handling:
         return Handling(
             key=key,
-            outcome=InboxOutcome.IGNORED,
+            status=ReplyStatus.IGNORED,
             reason=f"already handled on {earlier.seen_at:%Y-%m-%d %H:%M} UTC "
             f"({earlier.outcome}: {earlier.reason})",
             disposition=earlier.disposition,
@@ -355,10 +355,10 @@ class ReplyHandler:
     def _evaluate(
         self, session: Session, batch: _Batch, parsed: ParsedReply, key: str, now: datetime
     ) -> Handling:
-        def result(outcome: InboxOutcome, reason: str, **extra: object) -> Handling:
+        def result(outcome: ReplyStatus, reason: str, **extra: object) -> Handling:
             return Handling(
                 key=key,
-                outcome=outcome,
+                status=outcome,
                 reason=reason,
                 disposition=self._disposition(outcome),
                 parsed=parsed,
@@ -366,9 +366,9 @@ class ReplyHandler:
             )
 
         if parsed.kind is ReplyKind.AUTO_REPLY:
-            return result(InboxOutcome.IGNORED, "auto-reply: " + "; ".join(parsed.reasons))
+            return result(ReplyStatus.IGNORED, "auto-reply: " + "; ".join(parsed.reasons))
         if parsed.kind is ReplyKind.BOUNCE:
-            return result(InboxOutcome.IGNORED, self._record_bounce(session, batch, parsed, now))
+            return result(ReplyStatus.IGNORED, self._record_bounce(session, batch, parsed, now))
         try:
             notification = self._notification_for(session, batch, parsed, now)
             request = batch.requests[notification.request_id]
@@ -390,7 +390,7 @@ class ReplyHandler:
                 queue_answer(
                     session, self._settings, refusal.notification, parsed, refusal.reason, now
                 )
-            return result(InboxOutcome.FAILED, refusal.reason, request_id=refusal.request_id)
+            return result(ReplyStatus.FAILED, refusal.reason, request_id=refusal.request_id)
         connection = session.connection()
         connection.execute(
             _INSERT_DECISION,
@@ -407,13 +407,13 @@ class ReplyHandler:
             session, self._settings, notification, parsed, parsed.verdict.value, parsed.comment, now
         )
         verdicts = {**verdicts, notification.approver: parsed.verdict.value}
-        status = outcome_of(self._settings.policy.mode, batch.approvers[request.id], verdicts)
+        status = status_after(self._settings.policy.mode, batch.approvers[request.id], verdicts)
         if status.is_final:
             connection.execute(
                 _CLOSE_REQUEST, {"b_id": request.id, "b_status": status.value, "b_closed": now}
             )
         return result(
-            InboxOutcome.DECIDED,
+            ReplyStatus.DECIDED,
             f"{parsed.verdict.value} by {notification.approver}",
             request_id=request.id,
             closes=status if status.is_final else None,

@@ -62,7 +62,7 @@ class NotificationStatus(StrEnum):
     UNDELIVERABLE = "undeliverable"  # sent, then bounced
 
 
-class InboxOutcome(StrEnum):
+class ReplyStatus(StrEnum):
     DECIDED = "decided"  # a decision was recorded
     IGNORED = "ignored"  # auto-reply, bounce or a replay of a message already handled
     FAILED = "failed"  # could not be used; kept in the failure folder
@@ -75,14 +75,14 @@ class RequestRow(SQLModel, table=True):
     external_id: str | None = Field(default=None, unique=True, index=True)
     title: str
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    theme: str | None = None
     status: str = Field(default=RequestStatus.PENDING, index=True)
     created_at: datetime = Field(sa_type=UtcDateTime)
     expires_at: datetime = Field(sa_type=UtcDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    # Outcome callbacks: delivered at least once, normally exactly once (see engine.outcomes).
-    outcome_claimed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    outcome_delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # Final status told to callbacks and the webhook: at least once, normally exactly once
+    # (see approvals.callbacks).
+    callback_claimed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    callback_delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class NotificationKind(StrEnum):
@@ -132,7 +132,7 @@ class InboxRecordRow(SQLModel, table=True):
     seen_at: datetime = Field(sa_type=UtcDateTime)
     sender: str | None = None
     subject: str = ""
-    outcome: str
+    status: str  # a ReplyStatus value
     reason: str
     request_id: str | None = Field(default=None, index=True)
     disposition: str  # "delete", "move:<folder>" — what happens to the mail after the commit

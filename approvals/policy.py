@@ -9,7 +9,9 @@ from approvals.models import RequestStatus
 APPROVE, REJECT = "approve", "reject"
 
 
-def outcome_of(mode: str, approvers: Collection[str], verdicts: Mapping[str, str]) -> RequestStatus:
+def status_after(
+    mode: str, approvers: Collection[str], verdicts: Mapping[str, str]
+) -> RequestStatus:
     """The request's status given the verdicts so far (approver -> "approve" | "reject").
 
     Any reject rejects. ``any``: the first approve approves. ``all``: every

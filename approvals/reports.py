@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
-class MessageOutcome:
+class ReplyReport:
     """One reply message: what the engine concluded and why."""
 
     key: str
-    outcome: str  # decided | ignored | failed
+    status: str  # decided | ignored | failed (a ReplyStatus value)
     reason: str
     request_id: str | None = None
 
@@ -21,7 +21,7 @@ class ProcessReport:
     decided: int = 0
     ignored: int = 0
     failed: int = 0
-    messages: tuple[MessageOutcome, ...] = field(default=(), repr=False)
+    messages: tuple[ReplyReport, ...] = field(default=(), repr=False)
     problems: tuple[str, ...] = ()  # mailbox steps that failed after the commit
 
     def __str__(self) -> str:

@@ -108,7 +108,7 @@ def _run(args: argparse.Namespace) -> int:
         elif args.command == "poll":
             report = engine.process_replies()
             for message in report.messages:
-                print(f"{message.outcome:8} {message.key}: {message.reason}")
+                print(f"{message.status:8} {message.key}: {message.reason}")
             print(report)
         elif args.command == "dispatch":
             print(engine.dispatch_pending())

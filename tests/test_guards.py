@@ -299,7 +299,7 @@ class DeleteFailsOnceAfterLooking(ListMailbox):
             assert self.engine is not None
             with Session(self.engine._db) as session:
                 records = session.exec(
-                    select(InboxRecordRow.message_key, InboxRecordRow.outcome)
+                    select(InboxRecordRow.message_key, InboxRecordRow.status)
                 ).all()
                 decisions = session.exec(select(DecisionRow)).all()
             self.store_at_first_delete = ([tuple(r) for r in records], len(decisions))  # type: ignore[misc]

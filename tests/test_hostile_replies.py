@@ -83,6 +83,6 @@ def test_a_hostile_message_is_kept_and_the_rest_of_the_batch_applies(
     # refused for what it is, not by the engine's catch-all ("could not be processed")
     assert report.messages[0].reason == "no approval token and no reference to a notification"
     assert box[0].messages == {} and box[0].moved == {"Failed": ["0"]}
-    (request_id,) = {m.request_id for m in report.messages if m.outcome == "decided"}
+    (request_id,) = {m.request_id for m in report.messages if m.status == "decided"}
     assert engine.get(request_id).status is RequestStatus.APPROVED  # type: ignore[arg-type]
     engine.close()

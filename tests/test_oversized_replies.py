@@ -114,7 +114,7 @@ def test_an_oversized_reply_is_kept_unread_and_recorded_while_the_batch_is_decid
     assert (report.fetched, report.decided, report.failed) == (2, 1, 1)
     assert trip.engine.get(plain.id).status is RequestStatus.APPROVED
     assert trip.engine.get(pasted.id).status is RequestStatus.PENDING
-    [refused] = [m for m in report.messages if m.outcome == "failed"]
+    [refused] = [m for m in report.messages if m.status == "failed"]
     assert refused.key == str(big["Message-ID"]).strip("<>")
     size = int(refused.reason.split()[2].replace(",", ""))
     assert size > 4 * LIMIT
@@ -139,7 +139,7 @@ def test_an_oversized_reply_is_kept_unread_and_recorded_while_the_batch_is_decid
             select(InboxRecordRow).where(InboxRecordRow.message_key == refused.key)
         ).one()
     assert (record.sender, record.subject) == (alice, str(big["Subject"]))
-    assert (record.outcome, record.disposition) == ("failed", "move:Failed")
+    assert (record.status, record.disposition) == ("failed", "move:Failed")
 
 
 # --- the engine's rule, with an in-memory mailbox ----------------------------------------------
@@ -175,7 +175,7 @@ def test_the_engine_gives_its_limit_to_the_mailbox(tmp_path: Path, parsed_sizes:
     report = engine.process_replies()
 
     assert box.max_message_bytes == 1000
-    assert [(m.key, m.outcome) for m in report.messages] == [
+    assert [(m.key, m.status) for m in report.messages] == [
         ("big@example.test", "failed"),
         ("small@example.test", "failed"),  # no token: failed too, but read and judged
     ]
@@ -192,9 +192,9 @@ def test_a_mailbox_without_the_limit_still_never_has_a_big_message_parsed(
     box = WholeMessages([big])
     engine = _engine(tmp_path, box, max_message_bytes=1000, after_processing="move:Done")
 
-    [outcome] = engine.process_replies().messages
+    [reported] = engine.process_replies().messages
 
-    assert outcome.reason.startswith(f"message is {len(big):,} bytes, over")
+    assert reported.reason.startswith(f"message is {len(big):,} bytes, over")
     assert box.folder.moved == {"Failed": ["0"]}
     assert max(parsed_sizes) < 1000
     engine.close()
@@ -208,8 +208,8 @@ def test_an_oversized_message_seen_again_goes_to_the_failure_folder_again(
     engine.process_replies()
     box.messages["0"] = _message("big", "x" * 5000)  # moved back by hand, unchanged
 
-    [outcome] = engine.process_replies().messages
+    [reported] = engine.process_replies().messages
 
-    assert outcome.outcome == "ignored" and "already handled" in outcome.reason
+    assert reported.status == "ignored" and "already handled" in reported.reason
     assert box.moved == {"Failed": ["0", "0"]}
     engine.close()

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from approvals.engine import ApprovalEngine
 from approvals.inbox import ReplyHandler
-from approvals.models import DecisionRow, InboxOutcome, RequestStatus
+from approvals.models import DecisionRow, ReplyStatus, RequestStatus
 from approvals.settings import EngineSettings
 from approvals.store import exclusive
 from tests.engine_setup import REPO, SECRET, ListMailbox, reply_to_stored_notification
@@ -72,9 +72,9 @@ def test_same_reply_in_several_instances_is_decided_once(
 
     handlings = _race([partial(handler.handle, raw, now) for handler in handlers])
 
-    outcomes = sorted(h.outcome for h in handlings)  # type: ignore[attr-defined]
-    assert outcomes.count(InboxOutcome.DECIDED) == 1
-    assert outcomes.count(InboxOutcome.IGNORED) == instances - 1
+    statuses = sorted(h.status for h in handlings)  # type: ignore[attr-defined]
+    assert statuses.count(ReplyStatus.DECIDED) == 1
+    assert statuses.count(ReplyStatus.IGNORED) == instances - 1
     with Session(engines[0]._db) as session:
         assert len(session.exec(select(DecisionRow)).all()) == 1
     for engine in engines:

@@ -48,10 +48,10 @@ def deliver_outcomes(
         return 0
     claimable = (
         col(RequestRow.status) != RequestStatus.PENDING,
-        col(RequestRow.outcome_delivered_at).is_(None),
+        col(RequestRow.callback_delivered_at).is_(None),
         or_(
-            col(RequestRow.outcome_claimed_at).is_(None),
-            col(RequestRow.outcome_claimed_at) < now - timedelta(seconds=CLAIM_SECONDS),
+            col(RequestRow.callback_claimed_at).is_(None),
+            col(RequestRow.callback_claimed_at) < now - timedelta(seconds=CLAIM_SECONDS),
         ),
     )
     with Session(db) as session:
@@ -65,7 +65,7 @@ def deliver_outcomes(
             claimed = session.execute(
                 update(RequestRow)
                 .where(col(RequestRow.id) == request_id, *claimable)
-                .values(outcome_claimed_at=now)
+                .values(callback_claimed_at=now)
             ).rowcount  # type: ignore[attr-defined]
             if claimed != 1:
                 continue
@@ -76,7 +76,7 @@ def deliver_outcomes(
             session.execute(
                 update(RequestRow)
                 .where(col(RequestRow.id) == request_id)
-                .values(outcome_delivered_at=now)
+                .values(callback_delivered_at=now)
             )
         delivered += 1
     return delivered
@@ -104,7 +104,7 @@ def _call_everyone(
         try:
             post_json(
                 webhook.url.get_secret_value(),
-                outcome_payload(request),
+                webhook_payload(request),
                 service="decision webhook",
                 timeouts=TimeoutSettings(
                     connect=webhook.timeout_seconds, socket=webhook.timeout_seconds
@@ -120,7 +120,7 @@ def _call_everyone(
     return ok
 
 
-def outcome_payload(request: ApprovalRequest) -> dict[str, object]:
+def webhook_payload(request: ApprovalRequest) -> dict[str, object]:
     return {
         "id": request.id,
         "external_id": request.external_id,
