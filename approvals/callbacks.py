@@ -1,20 +1,20 @@
-"""Tell the workflow system about final outcomes: at least once, normally exactly once.
+"""Tell the workflow system about final statuses: at least once, normally exactly once.
 
 A final status is committed together with the decision that caused it.
 Delivery happens after the commit, from a durable mark on the request row: an
-instance claims an undelivered outcome with a guarded UPDATE, calls the
+instance claims an undelivered status with a guarded UPDATE, calls the
 ``on_decision`` callbacks (and the webhook, if configured), and marks it
 delivered. If it dies in between, the claim lapses after CLAIM_SECONDS and a
 later cycle, in any instance, delivers it. When one consumer fails, the
-outcome is tried again later, but within a process only for the consumers that
-have not had it yet (``called``). An engine with no callback and no webhook
-leaves outcomes for one that has.
+status is tried again later, but within a process only for the consumers that
+have not had it yet. An engine with no callback and no webhook leaves
+statuses for one that has.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from approvals.models import ApprovalRequest, RequestRow, RequestStatus
+from approvals.requests import snapshot
 from approvals.settings import CallbackSettings
 from approvals.store import transaction
 from mailio.config import TimeoutSettings
@@ -34,90 +35,95 @@ CLAIM_SECONDS = 300
 DecisionCallback = Callable[[ApprovalRequest], None]
 
 
-def deliver_outcomes(
-    db: Engine,
-    now: datetime,
-    callbacks: Sequence[DecisionCallback],
-    webhook: CallbackSettings,
-    snapshot: Callable[[Session, RequestRow], ApprovalRequest],
-    called: set[tuple[str, int]],
-    only: str | None = None,
-) -> int:
-    """Deliver undelivered final outcomes (or just request ``only``); returns how many."""
-    if not callbacks and not webhook.url:
-        return 0
-    claimable = (
-        col(RequestRow.status) != RequestStatus.PENDING,
-        col(RequestRow.callback_delivered_at).is_(None),
-        or_(
-            col(RequestRow.callback_claimed_at).is_(None),
-            col(RequestRow.callback_claimed_at) < now - timedelta(seconds=CLAIM_SECONDS),
-        ),
-    )
-    with Session(db) as session:
-        query = select(RequestRow.id).where(*claimable)
-        if only is not None:
-            query = query.where(RequestRow.id == only)
-        candidates = session.exec(query.limit(500)).all()
-    delivered = 0
-    for request_id in candidates:
-        with transaction(db) as session:
-            claimed = session.execute(
-                update(RequestRow)
-                .where(col(RequestRow.id) == request_id, *claimable)
-                .values(callback_claimed_at=now)
-            ).rowcount  # type: ignore[attr-defined]
-            if claimed != 1:
+class CallbackDelivery:
+    """Tells the callbacks and the webhook of one engine about final statuses.
+
+    Owns its bookkeeping: which consumers already had which request's status in
+    this process (``_called``), so that a retry after one consumer failed does
+    not call the others twice.
+    """
+
+    def __init__(self, db: Engine, clock: Callable[[], datetime]) -> None:
+        self._db = db
+        self._clock = clock
+        self._callbacks: list[DecisionCallback] = []
+        self._called: set[tuple[str, int]] = set()  # (request id, consumer); 0 = webhook
+
+    def add(self, callback: DecisionCallback) -> None:
+        self._callbacks.append(callback)
+
+    def deliver(self, webhook: CallbackSettings, only: str | None = None) -> int:
+        """Deliver undelivered final statuses (or just request ``only``); returns how many."""
+        if not self._callbacks and not webhook.url:
+            return 0
+        now = self._clock()
+        claimable = (
+            col(RequestRow.status) != RequestStatus.PENDING,
+            col(RequestRow.callback_delivered_at).is_(None),
+            or_(
+                col(RequestRow.callback_claimed_at).is_(None),
+                col(RequestRow.callback_claimed_at) < now - timedelta(seconds=CLAIM_SECONDS),
+            ),
+        )
+        with Session(self._db) as session:
+            query = select(RequestRow.id).where(*claimable)
+            if only is not None:
+                query = query.where(RequestRow.id == only)
+            candidates = session.exec(query.limit(500)).all()
+        delivered = 0
+        for request_id in candidates:
+            with transaction(self._db) as session:
+                claimed = session.execute(
+                    update(RequestRow)
+                    .where(col(RequestRow.id) == request_id, *claimable)
+                    .values(callback_claimed_at=now)
+                ).rowcount  # type: ignore[attr-defined]
+                if claimed != 1:
+                    continue
+                request = snapshot(session, session.get(RequestRow, request_id))  # type: ignore[arg-type]
+            if not self._call_everyone(request, webhook):
+                continue  # the claim lapses and a later cycle tries again
+            with transaction(self._db) as session:
+                session.execute(
+                    update(RequestRow)
+                    .where(col(RequestRow.id) == request_id)
+                    .values(callback_delivered_at=now)
+                )
+            delivered += 1
+        return delivered
+
+    def _call_everyone(self, request: ApprovalRequest, webhook: CallbackSettings) -> bool:
+        """Give the status to each consumer that has not had it; True when all have."""
+        called = self._called
+        ok = True
+        for callback in self._callbacks:
+            if (request.id, id(callback)) in called:
                 continue
-            request = snapshot(session, session.get(RequestRow, request_id))  # type: ignore[arg-type]
-        if not _call_everyone(request, callbacks, webhook, called):
-            continue  # the claim lapses and a later cycle tries again
-        with transaction(db) as session:
-            session.execute(
-                update(RequestRow)
-                .where(col(RequestRow.id) == request_id)
-                .values(callback_delivered_at=now)
-            )
-        delivered += 1
-    return delivered
-
-
-def _call_everyone(
-    request: ApprovalRequest,
-    callbacks: Sequence[DecisionCallback],
-    webhook: CallbackSettings,
-    called: set[tuple[str, int]],
-) -> bool:
-    """Give the outcome to each consumer that has not had it; True when all have."""
-    ok = True
-    for callback in callbacks:
-        if (request.id, id(callback)) in called:
-            continue
-        try:
-            callback(request)
-        except Exception:  # a caller's bug must not stop the poll cycle; it is retried
-            log.exception("on_decision callback %r failed for request %s", callback, request.id)
-            ok = False
-        else:
-            called.add((request.id, id(callback)))
-    if webhook.url and (request.id, 0) not in called:
-        try:
-            post_json(
-                webhook.url.get_secret_value(),
-                webhook_payload(request),
-                service="decision webhook",
-                timeouts=TimeoutSettings(
-                    connect=webhook.timeout_seconds, socket=webhook.timeout_seconds
-                ),
-            )
-        except MailIOError as exc:
-            log.error("decision webhook failed for request %s: %s", request.id, exc)
-            ok = False
-        else:
-            called.add((request.id, 0))
-    if ok:
-        called.difference_update({key for key in called if key[0] == request.id})
-    return ok
+            try:
+                callback(request)
+            except Exception:  # a caller's bug must not stop the poll cycle; it is retried
+                log.exception("on_decision callback %r failed for request %s", callback, request.id)
+                ok = False
+            else:
+                called.add((request.id, id(callback)))
+        if webhook.url and (request.id, 0) not in called:
+            try:
+                post_json(
+                    webhook.url.get_secret_value(),
+                    webhook_payload(request),
+                    service="decision webhook",
+                    timeouts=TimeoutSettings(
+                        connect=webhook.timeout_seconds, socket=webhook.timeout_seconds
+                    ),
+                )
+            except MailIOError as exc:
+                log.error("decision webhook failed for request %s: %s", request.id, exc)
+                ok = False
+            else:
+                called.add((request.id, 0))
+        if ok:
+            called.difference_update({key for key in called if key[0] == request.id})
+        return ok
 
 
 def webhook_payload(request: ApprovalRequest) -> dict[str, object]:

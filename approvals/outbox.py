@@ -10,7 +10,7 @@ server, then back to the queue with backoff; permanent ones end the row.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import Message
@@ -37,6 +37,14 @@ from mailio.outbound.retry import is_retryable, next_attempt_delay, should_retry
 log = logging.getLogger(__name__)
 
 CLAIM_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What the last server tried did with one notification: ``error`` None = accepted."""
+
+    server: str | None
+    error: SendError | None
 
 
 @dataclass(frozen=True)
@@ -88,16 +96,13 @@ def claim_due(db: Engine, now: datetime, limit: int) -> Claim:
         return Claim(until=until, rows=rows)
 
 
-def send_claimed(
-    rows: Sequence[NotificationRow],
-    senders: Sequence[Sender],
-) -> dict[int, tuple[str | None, SendError | None]]:
-    """Try each sender in order for what is still undelivered; row id -> (server, error)."""
+def send_claimed(rows: Sequence[NotificationRow], senders: Sequence[Sender]) -> dict[int, Attempt]:
+    """Try each sender in order for what is still undelivered; row id -> last attempt."""
     messages: dict[int, Message] = {
         row.id: StoredMessage.from_bytes(row.mime)  # type: ignore[misc]
         for row in rows
     }
-    outcome: dict[int, tuple[str | None, SendError | None]] = {}
+    attempts: dict[int, Attempt] = {}
     pending = list(messages)
     for sender in senders:
         if not pending:
@@ -112,27 +117,27 @@ def send_claimed(
             ]
         still_pending = []
         for row_id, result in zip(pending, results, strict=True):
-            outcome[row_id] = (sender.name, result.error)
+            attempts[row_id] = Attempt(sender.name, result.error)
             if result.error is not None and is_retryable(result.error):
                 still_pending.append(row_id)  # the next fallback server may take it
         pending = still_pending
-    return outcome
+    return attempts
 
 
 def settle(
     db: Engine,
     claim: Claim,
-    outcome: dict[int, tuple[str | None, SendError | None]],
+    attempts: dict[int, Attempt],
     retry: RetrySettings,
     now: datetime,
 ) -> DispatchReport:
     """Write each row's result: sent, queued again with backoff, or failed."""
-    delivered = [row_id for row_id, (_, error) in outcome.items() if error is None]
+    delivered = [row_id for row_id, attempt in attempts.items() if attempt.error is None]
     sent = retrying = failed = 0
     ours = col(NotificationRow.claimed_until) == claim.until
     with transaction(db) as session:
-        for server in {outcome[row_id][0] for row_id in delivered}:
-            sent_by_server = [row_id for row_id in delivered if outcome[row_id][0] == server]
+        for server in {attempts[row_id].server for row_id in delivered}:
+            sent_by_server = [row_id for row_id in delivered if attempts[row_id].server == server]
             written = session.execute(
                 update(NotificationRow)
                 .where(col(NotificationRow.id).in_(sent_by_server), ours)
@@ -148,7 +153,8 @@ def settle(
             sent += written
             if written != len(sent_by_server):
                 _log_lapsed(len(sent_by_server) - written)
-        for row_id, (server, error) in outcome.items():
+        for row_id, attempt in attempts.items():
+            error = attempt.error
             if error is None:
                 continue
             row = session.get(NotificationRow, row_id)
@@ -156,7 +162,7 @@ def settle(
                 _log_lapsed(1)
                 continue
             row.attempts += 1
-            row.server = server
+            row.server = attempt.server
             row.claimed_until = None
             row.last_error = str(error)[:1000]
             if not should_retry(error, row.attempts, retry):
@@ -179,6 +185,21 @@ def settle(
                 )
             session.add(row)
     return DispatchReport(sent=sent, retrying=retrying, failed=failed)
+
+
+def dispatch_due(
+    db: Engine,
+    senders: Sequence[Sender],
+    retry: RetrySettings,
+    clock: Callable[[], datetime],
+    limit: int,
+) -> DispatchReport:
+    """Claim, send and settle up to ``limit`` due notifications."""
+    claim = claim_due(db, clock(), limit)
+    if not claim.rows:
+        return DispatchReport()
+    attempts = send_claimed(claim.rows, senders)
+    return settle(db, claim, attempts, retry, clock())
 
 
 def _log_lapsed(count: int) -> None:

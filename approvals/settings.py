@@ -14,6 +14,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from approvals.disposition import KEEP, Disposition, move_to
 from mailio.config import READER_TYPES, SENDER_TYPES, ServerSettings
 from mailio.loading import load_config, mask_url_password
 
@@ -83,9 +84,19 @@ class InboundSettings(_Settings):
     @field_validator("after_processing")
     @classmethod
     def _delete_or_move(cls, value: str) -> str:
-        if value != "delete" and not (value.startswith("move:") and value[5:].strip()):
+        if Disposition.parse(value) == KEEP:  # raises on anything but delete / move:<Folder>
             raise ValueError('expected "delete" or "move:<Folder>"')
         return value
+
+    @property
+    def processed(self) -> Disposition:
+        """What happens to a decided or ignored reply's mail."""
+        return Disposition.parse(self.after_processing)
+
+    @property
+    def refused(self) -> Disposition:
+        """What happens to a refused reply's mail: kept in the failure folder."""
+        return move_to(self.failure_folder)
 
     @model_validator(mode="after")
     def _folders_differ(self) -> InboundSettings:

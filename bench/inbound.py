@@ -39,23 +39,19 @@ APPROVAL_TEXTS = ["Approved, ship it", "Approve", "LGTM, go ahead", "Reject: wro
 def build_replies(engine: ApprovalEngine, count: int) -> list[bytes]:
     from email import message_from_bytes, policy
 
-    from sqlmodel import Session, col, select
-
-    from approvals.models import NotificationRow
-
     for i in range(count):
         engine.request_approval(
             f"Deploy build {i}",
             [f"approver{i}@example.test"],
             details={"pipeline": "web", "build": str(i)},
         )
-    with Session(engine._db) as session:
-        rows = session.exec(select(NotificationRow).order_by(col(NotificationRow.id))).all()
+    entries = sorted(engine.outbox(limit=count), key=lambda entry: entry.id)
     replies = []
-    for i, row in enumerate(rows):
-        original = message_from_bytes(row.mime, policy=policy.default)
+    for i, entry in enumerate(entries):
+        mime = engine.notification_message(entry.id)
+        original = message_from_bytes(mime, policy=policy.default)
         text = APPROVAL_TEXTS[i % len(APPROVAL_TEXTS)] + "\n\nRegards,\nApprover " + str(i)
-        replies.append(compose_reply(original, row.approver, text).as_bytes())  # type: ignore[arg-type]
+        replies.append(compose_reply(original, entry.approver, text).as_bytes())  # type: ignore[arg-type]
     return replies
 
 

@@ -25,10 +25,8 @@ import aiosmtplib
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlmodel import Session, select  # noqa: E402
 
 from approvals.engine import ApprovalEngine  # noqa: E402
-from approvals.models import NotificationRow  # noqa: E402
 from approvals.settings import EngineSettings  # noqa: E402
 from mailio.devservers.ports import free_port, wait_for_greeting  # noqa: E402
 
@@ -124,11 +122,10 @@ def main() -> int:
                 sent += report.sent
             engine_seconds = time.perf_counter() - started
             dispatch_seconds = time.perf_counter() - queued_at
-            with Session(engine._db) as session:
-                prebuilt = [
-                    ("approvals@example.test", row.approver, row.mime)
-                    for row in session.exec(select(NotificationRow)).all()
-                ]
+            prebuilt = [
+                ("approvals@example.test", entry.approver, engine.notification_message(entry.id))
+                for entry in engine.outbox(limit=args.n)
+            ]
             engine.close()
 
         started = time.perf_counter()

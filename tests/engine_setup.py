@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import Session, select
 
 from approvals.engine import ApprovalEngine
-from approvals.models import ApprovalRequest, NotificationRow
+from approvals.models import ApprovalRequest
 from approvals.settings import EngineSettings
 from approvals.tokens import find_tokens
 from mailio.devservers import approver as client
@@ -244,13 +243,9 @@ def reply_to_stored_notification(
     engine: ApprovalEngine, request_id: str, approver: str, text: str, mid: str
 ) -> bytes:
     """A reply to the notification ``approver`` got, read from the store (no mail server)."""
-    with Session(engine._db) as session:  # the stored notification, as the approver got it
-        notification = session.exec(
-            select(NotificationRow).where(
-                NotificationRow.request_id == request_id, NotificationRow.approver == approver
-            )
-        ).one()
-    (token,) = find_tokens(notification.mime.decode())
+    (entry,) = (e for e in engine.outbox(request_id) if e.approver == approver)
+    mime = engine.notification_message(entry.id)  # as the approver got it
+    (token,) = find_tokens(mime.decode())
     reply = EmailMessage()
     reply["From"] = approver
     reply["To"] = f"approvals+{token}@example.test"

@@ -20,20 +20,19 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, update
-from sqlmodel import Session, col, select
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
 
 from approvals.engine import ApprovalEngine
 from approvals.models import (
     DecisionRow,
     InboxRecordRow,
-    NotificationRow,
     NotificationStatus,
     RequestRow,
     RequestStatus,
 )
 from approvals.replies import ParsedReply, ReplyKind, Verdict, parse_reply
 from approvals.replies.quotes import extract_new_text
-from approvals.store import transaction
 from mailio.devservers.stack import MailStack
 from mailio.errors import MailboxError
 from mailio.outbound.base import SendResult
@@ -45,6 +44,7 @@ from tests.engine_setup import (
     reply_to_stored_notification,
     scenario,
 )
+from tests.rows import store_session
 from tests.stores import postgres_url  # noqa: F401  (fixture)
 
 UNPARSEABLE = "message could not be parsed"
@@ -61,10 +61,8 @@ def trip(mail_stack: MailStack, tmp_path: Path) -> Iterator[Scenario]:
 
 def _stored_notification(engine: ApprovalEngine, request_id: str) -> EmailMessage:
     """The notification as it was (or would be) sent: the outbox keeps its MIME."""
-    with Session(engine._db) as session:
-        mime = session.exec(
-            select(NotificationRow.mime).where(NotificationRow.request_id == request_id)
-        ).one()
+    (entry,) = engine.outbox(request_id)
+    mime = engine.notification_message(entry.id)
     return message_from_bytes(mime, policy=policy.default)  # type: ignore[return-value]
 
 
@@ -99,7 +97,7 @@ def test_reply_to_an_expired_request_is_not_a_decision(trip: Scenario) -> None:
     token check lets the reply through and only the request's status stands in the way."""
     alice = trip.stack.new_address("alice")
     request = trip.ask(alice)
-    with transaction(trip.engine._db) as session:
+    with store_session(trip.engine, write=True) as session:
         session.execute(
             update(RequestRow)
             .where(col(RequestRow.id) == request.id)
@@ -297,7 +295,7 @@ class DeleteFailsOnceAfterLooking(ListMailbox):
     def delete(self, keys: Sequence[str]) -> None:
         if self.store_at_first_delete is None:
             assert self.engine is not None
-            with Session(self.engine._db) as session:
+            with store_session(self.engine) as session:
                 records = session.exec(
                     select(InboxRecordRow.message_key, InboxRecordRow.status)
                 ).all()
@@ -404,7 +402,7 @@ def test_a_dispatcher_mid_claim_keeps_its_notifications_from_another(
         first.request_approval("Deploy", [approver])
     selected, release = threading.Event(), threading.Event()
 
-    @event.listens_for(first._db, "after_cursor_execute")
+    @event.listens_for(Engine, "after_cursor_execute")  # every store: first's claims first
     def hold_after_selecting_due_rows(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         claiming = (
             statement.startswith("SELECT notification.") and "JOIN approval_request" in statement
@@ -413,13 +411,16 @@ def test_a_dispatcher_mid_claim_keeps_its_notifications_from_another(
             selected.set()
             release.wait(timeout=30)
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        held = pool.submit(first.dispatch_pending)
-        assert selected.wait(timeout=30), "the first dispatcher never selected its rows"
-        meanwhile = pool.submit(second.dispatch_pending)
-        wait([meanwhile], timeout=10)  # at once when the claim skips locked rows
-        release.set()
-        first_report, second_report = held.result(), meanwhile.result()
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            held = pool.submit(first.dispatch_pending)
+            assert selected.wait(timeout=30), "the first dispatcher never selected its rows"
+            meanwhile = pool.submit(second.dispatch_pending)
+            wait([meanwhile], timeout=10)  # at once when the claim skips locked rows
+            release.set()
+            first_report, second_report = held.result(), meanwhile.result()
+    finally:
+        event.remove(Engine, "after_cursor_execute", hold_after_selecting_due_rows)
 
     assert Counter(recipients) == Counter(approvers)
     assert (first_report.sent, second_report.sent) == (5, 0)

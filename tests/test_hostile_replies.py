@@ -10,10 +10,9 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, select
 
 from approvals.engine import ApprovalEngine
-from approvals.models import NotificationRow, RequestStatus
+from approvals.models import RequestStatus
 from approvals.replies import ReplyKind, parse_reply
 from approvals.tokens import find_tokens
 from mailio.devservers.stack import MailStack
@@ -23,10 +22,8 @@ from tests.stores import postgres_url  # noqa: F401  (fixture)
 
 def _approval(engine: ApprovalEngine, approver: str) -> bytes:
     request = engine.request_approval("Deploy", [approver])
-    with Session(engine._db) as session:
-        mime = session.exec(
-            select(NotificationRow.mime).where(NotificationRow.request_id == request.id)
-        ).one()
+    (entry,) = engine.outbox(request.id)
+    mime = engine.notification_message(entry.id)
     (token,) = find_tokens(mime.decode())
     reply = EmailMessage()
     reply["From"] = approver

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 from imapclient import IMAPClient
-from sqlmodel import Session, select
+from sqlmodel import select
 
-import approvals.inbox
+import approvals.inbox.recorder
 from approvals.engine import ApprovalEngine
 from approvals.models import InboxRecordRow, RequestStatus
 from approvals.replies import ParsedReply, parse_reply
@@ -23,6 +23,7 @@ from approvals.settings import EngineSettings
 from mailio.devservers.stack import MailStack
 from mailio.errors import ConfigError
 from tests.engine_setup import ListMailbox, MailboxWrapper, Scenario, engine_settings, scenario
+from tests.rows import store_session
 
 REPO = Path(__file__).resolve().parents[1]
 LIMIT = 64 * 1024
@@ -42,7 +43,7 @@ def parsed_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         sizes.append(len(raw))
         return parse_reply(raw)
 
-    monkeypatch.setattr(approvals.inbox, "parse_reply", recording)
+    monkeypatch.setattr(approvals.inbox.recorder, "parse_reply", recording)
     return sizes
 
 
@@ -134,7 +135,7 @@ def test_an_oversized_reply_is_kept_unread_and_recorded_while_the_batch_is_decid
     assert kept["Message-ID"] == big["Message-ID"]
     [flags] = _flags_in(trip.stack, trip.address, "Failed")
     assert b"\\Seen" not in flags  # kept unread
-    with Session(trip.engine._db) as session:
+    with store_session(trip.engine) as session:
         record = session.exec(
             select(InboxRecordRow).where(InboxRecordRow.message_key == refused.key)
         ).one()

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import partial
 
 import pytest
 from sqlmodel import Session, select
 
 from approvals.engine import ApprovalEngine
-from approvals.inbox import ReplyHandler
+from approvals.inbox import handle_batch
 from approvals.models import DecisionRow, ReplyStatus, RequestStatus
 from approvals.settings import EngineSettings
-from approvals.store import exclusive
+from approvals.store import exclusive, open_database
 from tests.engine_setup import REPO, SECRET, ListMailbox, reply_to_stored_notification
 from tests.stores import postgres_url  # noqa: F401  (fixture)
 
@@ -67,24 +68,26 @@ def test_same_reply_in_several_instances_is_decided_once(
     raw = reply_to_stored_notification(
         engines[0], request.id, "alice@example.test", "Approved", "r1@example.test"
     )
-    handlers = [ReplyHandler(e._db, e.settings) for e in engines]
-    now = engines[0]._clock()
+    stores = [open_database(postgres_url) for _ in range(instances)]  # one pool each
+    now = datetime.now(UTC)
 
-    handlings = _race([partial(handler.handle, raw, now) for handler in handlers])
+    results = _race([partial(handle_batch, db, engines[0].settings, [raw], now) for db in stores])
 
-    statuses = sorted(h.status for h in handlings)  # type: ignore[attr-defined]
+    statuses = sorted(judgements[0].status for judgements in results)  # type: ignore[index]
     assert statuses.count(ReplyStatus.DECIDED) == 1
     assert statuses.count(ReplyStatus.IGNORED) == instances - 1
-    with Session(engines[0]._db) as session:
+    with Session(stores[0]) as session:
         assert len(session.exec(select(DecisionRow)).all()) == 1
-    for engine in engines:
+    for engine, db in zip(engines, stores, strict=True):
         engine.close()
+        db.dispose()
 
 
 def test_two_approvers_deciding_at_once_on_two_instances_close_the_request(
     postgres_url: str,  # noqa: F811
 ) -> None:
     first, second = ApprovalEngine(_settings(postgres_url)), ApprovalEngine(_settings(postgres_url))
+    stores = [open_database(postgres_url) for _ in range(2)]
     approvers = ["alice@example.test", "bob@example.test"]
     for attempt in range(5):  # a lost update would leave some of these pending
         request = first.request_approval(f"Deploy {attempt}", approvers)
@@ -94,16 +97,18 @@ def test_two_approvers_deciding_at_once_on_two_instances_close_the_request(
             )
             for who in approvers
         ]
-        now = first._clock()
+        now = datetime.now(UTC)
         _race(
             [
-                partial(ReplyHandler(first._db, first.settings).handle, raws[0], now),
-                partial(ReplyHandler(second._db, second.settings).handle, raws[1], now),
+                partial(handle_batch, stores[0], first.settings, [raws[0]], now),
+                partial(handle_batch, stores[1], second.settings, [raws[1]], now),
             ]
         )
         assert first.get(request.id).status is RequestStatus.APPROVED
     first.close()
     second.close()
+    for db in stores:
+        db.dispose()
 
 
 def test_only_one_instance_polls_a_folder_at_a_time(postgres_url: str) -> None:  # noqa: F811
@@ -111,7 +116,8 @@ def test_only_one_instance_polls_a_folder_at_a_time(postgres_url: str) -> None: 
     engine = ApprovalEngine(_settings(postgres_url), mailbox_factory=lambda s: box)
     name = f"poll {engine.settings.inbound.server} {engine.settings.inbound.folder}"
 
-    with exclusive(engine._db, name) as first:  # another instance is in its cycle
+    other_instance = open_database(postgres_url)
+    with exclusive(other_instance, name) as first:  # another instance is in its cycle
         assert first
         report = engine.process_replies()
         assert report.fetched == 0 and "another instance" in report.problems[0]
@@ -119,3 +125,4 @@ def test_only_one_instance_polls_a_folder_at_a_time(postgres_url: str) -> None: 
 
     assert engine.process_replies().fetched == 1
     engine.close()
+    other_instance.dispose()

@@ -1,0 +1,107 @@
+"""One poll cycle against a mailbox: fetch a batch, record it, then move or delete the mail."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from approvals.disposition import KEEP, Disposition
+from approvals.inbox.judge import Judgement
+from approvals.inbox.recorder import handle_batch
+from approvals.models import ReplyStatus
+from approvals.reports import ProcessReport, ReplyReport
+from approvals.settings import EngineSettings
+from mailio.errors import MailboxError
+from mailio.inbound.base import FetchedMessage, Mailbox, SizeLimitedMailbox, header_block
+
+log = logging.getLogger(__name__)
+
+
+def poll_mailbox(
+    db: Engine, settings: EngineSettings, mailbox: Mailbox, now: datetime
+) -> tuple[list[Judgement], list[str]]:
+    """Read at most ``max_messages`` replies and apply them; (judgements, mailbox problems).
+
+    The mailbox is closed before returning.
+    """
+    inbound = settings.inbound
+    if isinstance(mailbox, SizeLimitedMailbox):
+        mailbox.max_message_bytes = inbound.max_message_bytes  # it then skips the bodies over it
+    try:
+        batch = mailbox.fetch_batch(inbound.max_messages)
+        judgements = record_fetched(db, settings, batch, now)
+        for judgement in judgements:
+            log.info("reply %s: %s (%s)", judgement.key, judgement.status, judgement.reason)
+        return judgements, dispose(mailbox, batch, judgements)
+    finally:
+        mailbox.close()
+
+
+def record_fetched(
+    db: Engine, settings: EngineSettings, batch: Sequence[FetchedMessage], now: datetime
+) -> list[Judgement]:
+    """Judgements in ``batch`` order; a message over the size limit is never parsed in full.
+
+    A mailbox that does not know the limit (no ``max_message_bytes``) fetched such a
+    message whole; it is cut to its header here all the same.
+    """
+    max_bytes = settings.inbound.max_message_bytes
+    unread = {
+        index: message.size
+        for index, message in enumerate(batch)
+        if not message.complete or message.size > max_bytes
+    }
+    raws = [
+        header_block(message.raw) if index in unread else message.raw
+        for index, message in enumerate(batch)
+    ]
+    return handle_batch(db, settings, raws, now, unread=unread)
+
+
+def dispose(
+    mailbox: Mailbox, batch: Sequence[FetchedMessage], judgements: Sequence[Judgement]
+) -> list[str]:
+    """After every decision is committed: move or delete, one call per destination.
+
+    A destination that fails (a failure folder that cannot be created) does not
+    stop the others; its mail stays in the reply folder, is seen again next
+    cycle as already handled, and the problem is reported and logged.
+    """
+    problems = []
+    keys_by_disposition: dict[Disposition, list[str]] = {}
+    for message, judgement in zip(batch, judgements, strict=True):
+        keys_by_disposition.setdefault(judgement.disposition, []).append(message.key)
+    keys_by_disposition.pop(KEEP, None)  # a conflict with another instance: read it again
+    for disposition, keys in sorted(
+        keys_by_disposition.items(), key=lambda item: item[0].action == "delete"
+    ):
+        try:
+            if disposition.action == "delete":
+                mailbox.delete(keys)
+            else:
+                mailbox.move(keys, disposition.folder)
+        except MailboxError as exc:
+            action = (
+                "deleted" if disposition.action == "delete" else f"moved to {disposition.folder}"
+            )
+            problems.append(f"{len(keys)} processed message(s) could not be {action}: {exc}")
+            log.error("%s", problems[-1])
+    return problems
+
+
+def process_report(judgements: Sequence[Judgement], problems: Sequence[str]) -> ProcessReport:
+    counts = Counter(judgement.status for judgement in judgements)
+    return ProcessReport(
+        fetched=len(judgements),
+        decided=counts[ReplyStatus.DECIDED],
+        ignored=counts[ReplyStatus.IGNORED],
+        failed=counts[ReplyStatus.FAILED],
+        messages=tuple(
+            ReplyReport(j.key, j.status.value, j.reason, j.request_id) for j in judgements
+        ),
+        problems=tuple(problems),
+    )
