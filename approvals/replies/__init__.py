@@ -9,17 +9,16 @@ with :mod:`.languages` as its data) and :mod:`.parsing`, which puts them
 together.
 """
 
+from approvals.replies.kinds import AuthResult, ReplyKind
 from approvals.replies.parsing import (
-    AuthResult,
     ParsedReply,
-    ReplyKind,
     TokenSighting,
-    Verdict,
     dmarc_passed,
-    extract_new_text,
     parse_reply,
     read_message,
 )
+from approvals.replies.quotes import extract_new_text
+from approvals.replies.verdicts import Verdict
 
 __all__ = [
     "AuthResult",

@@ -37,7 +37,7 @@ from approvals.replies.kinds import (
     classify,
     parse_authentication_results,
 )
-from approvals.replies.quotes import MAX_TEXT_CHARS, BodyReading, extract_new_text, read_body
+from approvals.replies.quotes import MAX_TEXT_CHARS, BodyReading, read_body
 from approvals.replies.verdicts import (
     Verdict,
     VerdictReading,
@@ -47,17 +47,6 @@ from approvals.replies.verdicts import (
     verdict_phrases,
 )
 from approvals.tokens import find_tokens
-
-__all__ = [
-    "AuthResult",
-    "ParsedReply",
-    "ReplyKind",
-    "TokenSighting",
-    "Verdict",
-    "dmarc_passed",
-    "extract_new_text",
-    "parse_reply",
-]
 
 _TOKEN_HEADERS = ("to", "cc", "delivered-to", "x-original-to")
 
