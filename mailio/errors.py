@@ -13,6 +13,7 @@ know nothing of this package.
     │   └── AuthenticationError     the server refused our credentials
     ├── SendError                   a message was not accepted
     │   ├── TemporarySendError      4xx / connection trouble: retry later
+    │   │   └── TemporaryApiError   a web API said 429 / 5xx or dropped the call (``retry_after``)
     │   └── PermanentSendError      5xx / rejected by an API: do not retry
     └── MailboxError                reading, moving or deleting in the reply folder failed
 
@@ -20,6 +21,8 @@ Messages never contain passwords, client secrets or tokens.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 
 class MailIOError(Exception):
@@ -62,9 +65,33 @@ class TemporarySendError(SendError):
     """Worth retrying: 4xx replies, 429/5xx from APIs, dropped connections."""
 
 
+class TemporaryApiError(TemporarySendError):
+    """A web API asked us to come back later (429, 5xx, dropped connection).
+
+    ``retry_after`` is the server's Retry-After in seconds, when it sent one.
+    """
+
+    def __init__(
+        self, message: str, code: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, code)
+        self.retry_after = retry_after
+
+
 class PermanentSendError(SendError):
     """Not worth retrying: 5xx SMTP replies, 4xx API rejections."""
 
 
 class MailboxError(MailIOError):
     """A mailbox operation (select, fetch, move, expunge) failed."""
+
+
+def error_chain(error: BaseException) -> Iterator[BaseException]:
+    """``error``, then what it was raised from or during (``__cause__``, else
+    ``__context__``), and so on; each once, so a cycle ends the chain."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__

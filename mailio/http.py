@@ -1,5 +1,6 @@
-"""What every web-API transport shares: building the httpx client, and reading
-an HTTP answer as "accepted", "try again later" or "rejected".
+"""What every web-API transport shares: building the httpx client, reading an
+HTTP answer as "accepted", "try again later" or "rejected", and the one place
+where httpx's exceptions become ours (:func:`mapped_http_errors`).
 
 Error messages carry the service's own error text but never the request: its
 headers hold the API key or bearer token.
@@ -9,28 +10,27 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Literal, overload
 
 import httpx
 
 from mailio.config import TimeoutSettings
-from mailio.errors import ConfigError, PermanentSendError, SendError, TemporarySendError
+from mailio.errors import (
+    ConfigError,
+    MailIOError,
+    PermanentSendError,
+    SendError,
+    TemporaryApiError,
+    TransportError,
+    TransportTimeout,
+)
 from mailio.loading import mask_url_password
 
-
-class TemporaryApiError(TemporarySendError):
-    """A web API asked us to come back later (429, 5xx, dropped connection).
-
-    ``retry_after`` is the server's Retry-After in seconds, when it sent one.
-    """
-
-    def __init__(
-        self, message: str, code: int | None = None, retry_after: float | None = None
-    ) -> None:
-        super().__init__(message, code)
-        self.retry_after = retry_after
+HttpErrorKind = Literal["send", "transport"]
 
 
 def build_http_client(
@@ -93,12 +93,6 @@ def send_error_for(response: httpx.Response, service: str, detail: str) -> SendE
     return PermanentSendError(text, status)
 
 
-def transport_error(exc: httpx.TransportError, service: str) -> TemporaryApiError:
-    """A connection that failed or timed out: the message may not have arrived, try again."""
-    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
-    return TemporaryApiError(f"{service}: connection {kind}: {type(exc).__name__}: {exc}")
-
-
 def json_field(response: httpx.Response, *path: str | int) -> str:
     """A nested string from a JSON error body, or "" when the body has no such field."""
     try:
@@ -121,17 +115,72 @@ def short_text(response: httpx.Response, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# What a request that got no answer becomes, by caller: (timed out, failed otherwise).
+# A sent message may or may not have arrived, so "send" is a temporary send failure;
+# a read or a token request could not talk to the server: a TransportError.
+_UNANSWERED: dict[HttpErrorKind, tuple[type[MailIOError], type[MailIOError]]] = {
+    "send": (TemporaryApiError, TemporaryApiError),
+    "transport": (TransportTimeout, TransportError),
+}
+
+
+@overload
+def http_error(
+    exc: httpx.RequestError, what: str, *, kind: Literal["send"]
+) -> TemporaryApiError: ...
+@overload
+def http_error(
+    exc: httpx.RequestError, what: str, *, kind: Literal["transport"]
+) -> TransportError: ...
+def http_error(exc: httpx.RequestError, what: str, *, kind: HttpErrorKind) -> MailIOError:
+    """Our error for an httpx request that got no answer; ``what`` names the call for a person.
+
+    ``kind`` says what the caller raises: "send" a :class:`TemporaryApiError`,
+    "transport" a :class:`TransportTimeout` or :class:`TransportError`. The message
+    names the exception but never its request: the headers hold the API key or
+    token, and a URL's path or query may be the credential itself.
+    """
+    timed_out, failed = _UNANSWERED[kind]
+    name = type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return timed_out(f"{what} timed out ({name})")
+    return failed(f"{what} failed: {name}: {_text_without_url(exc)}")
+
+
+@contextmanager
+def mapped_http_errors(what: str, *, kind: HttpErrorKind) -> Iterator[None]:
+    """Raise :func:`http_error`'s error for an httpx request error inside the block.
+
+    Not chained (``from None``): the httpx error's request carries the credentials.
+    """
+    try:
+        yield
+    except httpx.RequestError as exc:
+        raise http_error(exc, what, kind=kind) from None
+
+
+def shown_url(url: httpx.URL) -> str:
+    """``url`` as logs and messages may show it: scheme, host and port. User info, path
+    and query may hold credentials (a webhook's token, an API key)."""
+    return str(url.copy_with(userinfo=b"", path="/", query=None, fragment=None)) + "…"
+
+
+def _text_without_url(exc: httpx.RequestError) -> str:
+    text = str(exc)
+    try:
+        url = exc.request.url
+    except RuntimeError:  # raised without its request, as a custom transport may
+        return text
+    return text.replace(str(url), shown_url(url))
+
+
 class _HideUrlPaths(logging.Filter):
-    """httpx logs each request's full URL at INFO; user info, paths and queries may hold
-    credentials, so only scheme, host and port are left."""
+    """httpx logs each request's full URL at INFO; only :func:`shown_url` of it is left."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
             record.args = tuple(
-                arg.copy_with(userinfo=b"", path="/…", query=None, fragment=None)
-                if isinstance(arg, httpx.URL)
-                else arg
-                for arg in record.args
+                shown_url(arg) if isinstance(arg, httpx.URL) else arg for arg in record.args
             )
         return True
 
@@ -152,13 +201,10 @@ def post_json(
     Webhook URLs often are the credential (a token in the path), so neither the
     error nor httpx's own request log (see ``_HideUrlPaths``) carries them.
     """
-    with build_http_client(timeouts, proxy) as client:
-        try:
-            response = client.post(url, json=payload)
-        except httpx.TransportError as exc:
-            kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
-            raise TemporaryApiError(
-                f"{service}: connection {kind} ({type(exc).__name__})"
-            ) from None
+    with (
+        build_http_client(timeouts, proxy) as client,
+        mapped_http_errors(f"{service}: connection", kind="send"),
+    ):
+        response = client.post(url, json=payload)
     if not response.is_success:
         raise send_error_for(response, service, short_text(response))

@@ -29,8 +29,8 @@ from mailio.config import (
     OAuth2Settings,
     TimeoutSettings,
 )
-from mailio.errors import AuthenticationError, ConfigError, TransportError, TransportTimeout
-from mailio.http import build_http_client
+from mailio.errors import AuthenticationError, ConfigError, TransportError
+from mailio.http import build_http_client, mapped_http_errors
 
 
 def default_scope(server_type: str) -> str:
@@ -138,17 +138,8 @@ class OAuth2TokenProvider:
     def token(self) -> str:
         """A valid access token: the cached one, or a new one when it has < 5 minutes left."""
         try:
-            app = self._application()
-            result = app.acquire_token_for_client(scopes=[self.scope])
-        except httpx.TimeoutException as exc:
-            # Not chained: the request inside the httpx error carries the client secret.
-            raise TransportTimeout(
-                f"token request to {self.authority} timed out ({type(exc).__name__})"
-            ) from None
-        except httpx.TransportError as exc:
-            raise TransportError(
-                f"token request to {self.authority} failed: {type(exc).__name__}: {exc}"
-            ) from None
+            with mapped_http_errors(f"token request to {self.authority}", kind="transport"):
+                result = self._application().acquire_token_for_client(scopes=[self.scope])
         except msal.exceptions.MsalServiceError as exc:
             # msal raises this for 5xx answers from the token endpoint.
             raise TransportError(

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from email.message import Message
 
 from mailio.config import ServerSettings
-from mailio.errors import AuthenticationError, MailboxError, SecurityError, TransportError
+from mailio.errors import (
+    AuthenticationError,
+    MailboxError,
+    SecurityError,
+    TransportError,
+    error_chain,
+)
 from mailio.inbound.base import Mailbox
 from mailio.outbound.base import Sender
 
@@ -41,12 +47,7 @@ def _steps(server: ServerSettings, last: str) -> list[str]:
 
 
 def _failed_step(error: BaseException, steps: list[str]) -> str:
-    chain: list[BaseException] = []
-    cause: BaseException | None = error
-    while cause is not None and len(chain) < 10:
-        chain.append(cause)
-        cause = cause.__cause__ or cause.__context__
-    for link in chain:
+    for link in error_chain(error):
         if isinstance(link, SecurityError):
             return "secure" if "secure" in steps else steps[0]
         if isinstance(link, AuthenticationError):
@@ -60,13 +61,10 @@ def _failed_step(error: BaseException, steps: list[str]) -> str:
 
 def _advice(error: BaseException, server: ServerSettings) -> str:
     text = str(error)
-    cause: BaseException | None = error
-    while cause is not None:
-        if isinstance(cause, ConnectionRefusedError):
-            host = getattr(server, "host", "?")
-            port = getattr(server, "port", "?")
-            return f"port closed: nothing accepts connections at {host}:{port} ({text})"
-        cause = cause.__cause__ or cause.__context__
+    if any(isinstance(link, ConnectionRefusedError) for link in error_chain(error)):
+        host = getattr(server, "host", "?")
+        port = getattr(server, "port", "?")
+        return f"port closed: nothing accepts connections at {host}:{port} ({text})"
     return text
 
 

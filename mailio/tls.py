@@ -10,7 +10,7 @@ import logging
 import ssl
 
 from mailio.config import ImapServer, SmtpServer
-from mailio.errors import SecurityError
+from mailio.errors import SecurityError, TransportTimeout, error_chain
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,27 @@ def client_ssl_context(server: SmtpServer | ImapServer) -> ssl.SSLContext:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
+
+
+def uses_starttls(server: SmtpServer | ImapServer) -> bool:
+    """Whether the session starts in plain text and is upgraded (or refused) with STARTTLS."""
+    return server.security in ("starttls-required", "starttls-if-available")
+
+
+def tls_failure_in(exc: BaseException) -> ssl.SSLError | ssl.CertificateError | None:
+    """The TLS error ``exc`` was raised from, or ``exc`` itself; None when TLS is not to blame."""
+    for link in error_chain(exc):
+        if isinstance(link, ssl.SSLError | ssl.CertificateError):
+            return link
+    return None
+
+
+def handshake_timeout(server: SmtpServer | ImapServer) -> TransportTimeout:
+    """The error for a TLS handshake (implicit or STARTTLS) slower than ``timeouts.greeting``."""
+    return TransportTimeout(
+        f"TLS handshake with {server_label(server)} took longer than "
+        f"{server.timeouts.greeting:g} s (timeouts.greeting)"
+    )
 
 
 def security_error(

@@ -21,8 +21,8 @@ import httpx
 import pytest
 
 from mailio.config import GraphServer, ImapServer, MailgunServer, SendGridServer, SesServer
-from mailio.errors import ConfigError, PermanentSendError, TemporarySendError
-from mailio.http import TemporaryApiError, parse_retry_after
+from mailio.errors import ConfigError, PermanentSendError, TemporaryApiError, TemporarySendError
+from mailio.http import parse_retry_after
 from mailio.outbound.api import build_api_sender
 from mailio.outbound.envelope import mime_bytes
 from mailio.outbound.graph import GraphSender

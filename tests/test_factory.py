@@ -19,9 +19,9 @@ def test_imap_oauth2_token_provider_outlives_the_poll_and_uses_the_proxy() -> No
         proxy="http://proxy.example.test:3128",
     )
     first, second = build_mailbox(server, "INBOX"), build_mailbox(server, "INBOX")
-    provider = first._token_provider.__self__  # type: ignore[attr-defined]
+    provider = first._session.token_provider.__self__  # type: ignore[attr-defined]
 
-    assert second._token_provider.__self__ is provider  # type: ignore[attr-defined]
+    assert second._session.token_provider.__self__ is provider  # type: ignore[attr-defined]
     assert provider._http._mounts  # requests to the token endpoint go through the proxy
 
 
@@ -29,7 +29,7 @@ def test_graph_reader_and_sender_share_one_token_provider() -> None:
     server = GraphServer(mailbox="approvals@example.test", oauth2=OAUTH2)  # type: ignore[arg-type]
     mailbox = build_mailbox(server, "INBOX")
     sender = build_sender(server)
-    assert mailbox._token == sender._token  # type: ignore[attr-defined]
+    assert mailbox._api.token == sender._token  # type: ignore[attr-defined]
 
 
 def test_password_servers_get_no_token_provider() -> None:

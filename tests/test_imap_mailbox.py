@@ -206,7 +206,7 @@ def test_a_dropped_connection_is_replaced_transparently(mail_stack, address, mai
     _append(mail_stack, address, ["a", "b"])
     assert mailbox.count() == 2
     # Cut the kept connection under the mailbox, as a server's idle timeout would.
-    mailbox._client.socket().shutdown(socket.SHUT_RDWR)
+    mailbox._session.client.socket().shutdown(socket.SHUT_RDWR)
 
     assert _subjects(mailbox.fetch_batch(10)) == ["a", "b"]
 

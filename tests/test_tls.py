@@ -113,8 +113,8 @@ def test_imap_starttls_logs_in_and_reads(
     )
     with ImapMailbox(server, "INBOX") as box:
         assert _read_the_one_message(box) == f"<{subject}@example.test>"
-        assert box._client is not None
-        assert box._client.socket().version() is not None  # an SSLSocket: TLS is on
+        assert box._session.client is not None
+        assert box._session.client.socket().version() is not None  # an SSLSocket: TLS is on
 
 
 def test_imaps_logs_in_and_reads(tls_dovecot: DovecotServer, tls_ca: TlsCa) -> None:
@@ -125,8 +125,8 @@ def test_imaps_logs_in_and_reads(tls_dovecot: DovecotServer, tls_ca: TlsCa) -> N
     )
     with ImapMailbox(server, "INBOX") as box:
         assert _read_the_one_message(box) == "<read-over-imaps@example.test>"
-        assert box._client is not None
-        assert box._client.socket().version() is not None
+        assert box._session.client is not None
+        assert box._session.client.socket().version() is not None
 
 
 # -- certificates ---------------------------------------------------------------------

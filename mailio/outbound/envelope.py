@@ -14,7 +14,7 @@ import re
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import compat32
-from email.utils import getaddresses
+from email.utils import getaddresses, make_msgid
 
 _LINE_ENDS = re.compile(rb"\r?\n")
 
@@ -36,6 +36,13 @@ def addresses(message: Message, *fields: str) -> list[tuple[str, str]]:
     """(display name, address) pairs from the given header fields, empty ones dropped."""
     values = [str(v) for name in fields for v in message.get_all(name, [])]
     return [(name, addr) for name, addr in getaddresses(values) if addr]
+
+
+def new_message_id(message: Message) -> str:
+    """A fresh Message-ID in the domain of the message's From address (else this host's)."""
+    senders = addresses(message, "From")
+    domain = senders[0][1].rpartition("@")[2] if senders else ""
+    return make_msgid(domain=domain or None)
 
 
 def envelope_recipients(message: Message) -> list[str]:

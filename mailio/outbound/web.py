@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from email.message import Message
-from email.utils import getaddresses, make_msgid
 
 import httpx
 
 from mailio.errors import MailIOError, SendError, TemporarySendError
-from mailio.http import transport_error
+from mailio.http import http_error
 from mailio.outbound.base import SendResult
+from mailio.outbound.envelope import new_message_id
 
 
 class ApiSender:
@@ -50,9 +50,11 @@ def send_each(
             send_one(message)
         except SendError as exc:
             results.append(SendResult(message_id, exc))
-        except httpx.TransportError as exc:
-            # Not chained: the request in the httpx exception carries the credentials.
-            results.append(SendResult(message_id, transport_error(exc, service)))
+        except httpx.RequestError as exc:
+            # Built, not raised: a raised error would keep the httpx one as its context,
+            # and that one's request carries the credentials.
+            error = http_error(exc, f"{service}: connection", kind="send")
+            results.append(SendResult(message_id, error))
         except MailIOError as exc:
             results.append(SendResult(message_id, TemporarySendError(f"{service}: {exc}")))
         else:
@@ -65,7 +67,5 @@ def ensure_message_id(message: Message) -> str:
     existing = message["Message-ID"]
     if existing:
         return str(existing)
-    senders = getaddresses([str(message["From"] or "")])
-    domain = senders[0][1].rpartition("@")[2] if senders else ""
-    message["Message-ID"] = make_msgid(domain=domain or None)
+    message["Message-ID"] = new_message_id(message)
     return str(message["Message-ID"])
