@@ -19,12 +19,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from approvals.models import ApprovalRequest, RequestRow, RequestStatus
 from approvals.requests import snapshot
 from approvals.settings import CallbackSettings
-from approvals.store import transaction
+from approvals.store import reading, transaction
 from mailio.config import TimeoutSettings
 from mailio.errors import MailIOError
 from mailio.http import post_json
@@ -65,7 +65,7 @@ class CallbackDelivery:
                 col(RequestRow.callback_claimed_at) < now - timedelta(seconds=CLAIM_SECONDS),
             ),
         )
-        with Session(self._db) as session:
+        with reading(self._db) as session:
             query = select(RequestRow.id).where(*claimable)
             if only is not None:
                 query = query.where(RequestRow.id == only)

@@ -16,17 +16,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-
 from approvals import requests
 from approvals.callbacks import CallbackDelivery, DecisionCallback
+from approvals.errors import SchemaOutdated
 from approvals.inbox.polling import poll_mailbox, process_report
 from approvals.models import ApprovalRequest, NotificationLog
 from approvals.outbox import dispatch_due
 from approvals.reports import DispatchReport, ProcessReport
 from approvals.selftest import probe_configuration
 from approvals.settings import EngineSettings
-from approvals.store import exclusive, open_database
+from approvals.store import SchemaStatus, exclusive, open_database, schema_state
 from mailio.compose import Attachment, missing_templates
 from mailio.config import RetrySettings
 from mailio.errors import ConfigError
@@ -65,7 +64,9 @@ class ApprovalEngine:
         self._clock = clock
         self._mailbox_factory = mailbox_factory or _configured_mailbox
         self._sender_factory = sender_factory or _configured_senders
-        self._db = open_database(settings.store.url, base_dir=settings.base_dir)
+        self._db = open_database(
+            settings.store.url, base_dir=settings.base_dir, config_path=settings.config_path
+        )
         self._callbacks = CallbackDelivery(self._db, clock)
         self._senders: list[Sender] | None = None  # kept across calls; rebuilt on reload
 
@@ -200,8 +201,8 @@ class ApprovalEngine:
 
 def check_settings(settings: EngineSettings) -> None:
     """What ``check-config`` verifies beyond the file, changing nothing: the theme is
-    complete and the store answers (an SQLite file that does not exist yet needs an
-    existing folder; no file and no table is created)."""
+    complete, the store answers and its schema is the code's (an SQLite file that does
+    not exist yet needs an existing folder; no file and no table is created)."""
     _check_templates(settings)
     db = open_database(settings.store.url, base_dir=settings.base_dir, create=False)
     try:
@@ -210,8 +211,9 @@ def check_settings(settings: EngineSettings) -> None:
             if not Path(database).parent.is_dir():
                 raise ConfigError(f"[store] url: folder {Path(database).parent} does not exist")
             return
-        with db.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        state = schema_state(db)
+        if state.status in (SchemaStatus.BEHIND, SchemaStatus.AHEAD):
+            raise SchemaOutdated(state.refusal(settings.config_path))
     finally:
         db.dispose()
 

@@ -6,10 +6,15 @@
     │   └── ExpiredToken         well-formed and signed, but past its expiry
     ├── UnknownRequest           no request with that id       (also LookupError)
     ├── RequestClosed            the request already has a final status
-    └── MessageTooLarge          attachments exceed the configured total size
+    ├── MessageTooLarge          attachments exceed the configured total size
+    └── StoreError               the database failed a statement or cannot be used
+        ├── SchemaOutdated       its schema revision is behind or ahead of the code's
+        └── StoreConflict        a unique key is taken (another writer was first)
 
 Configuration errors are :class:`mailio.errors.ConfigError`, shared with the
-mail layer so that one ``except`` catches every bad setting.
+mail layer so that one ``except`` catches every bad setting. SQLAlchemy's errors
+become :class:`StoreError` at one boundary, approvals.store's ``transaction`` and
+``reading``.
 """
 
 from __future__ import annotations
@@ -41,3 +46,17 @@ class RequestClosed(ApprovalError):
 
 class MessageTooLarge(ApprovalError, ValueError):
     """The notification's attachments exceed ``outbound.max_attachment_bytes``."""
+
+
+class StoreError(ApprovalError):
+    """The database failed a statement or cannot be used; the message names the store
+    (password masked) and the cause, never the statement's parameters."""
+
+
+class SchemaOutdated(StoreError):
+    """The database's schema revision is not the code's: behind it (``approvals db
+    upgrade`` brings it up) or ahead of it (written by newer code)."""
+
+
+class StoreConflict(StoreError):
+    """A write was refused because a unique key is taken, normally by a concurrent writer."""

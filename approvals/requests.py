@@ -15,10 +15,9 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from approvals.errors import MessageTooLarge, RequestClosed, UnknownRequest
+from approvals.errors import MessageTooLarge, RequestClosed, StoreConflict, UnknownRequest
 from approvals.models import (
     ApprovalRequest,
     Decision,
@@ -34,7 +33,7 @@ from approvals.models import (
 )
 from approvals.notifications import new_message_id, render_notification, sender_domain
 from approvals.settings import EngineSettings
-from approvals.store import transaction
+from approvals.store import reading, transaction
 from approvals.tokens import issue_token
 from mailio.compose import Attachment
 
@@ -119,7 +118,7 @@ def create_request(
                 _queue_notification(
                     connection, settings, new, request_id, address, name, now, expires_at
                 )
-    except IntegrityError:
+    except StoreConflict:
         # Another caller created the same external_id between our check and our insert.
         existing = find_request(db, new.external_id) if new.external_id else None
         if existing is None:
@@ -186,7 +185,7 @@ def _queue_notification(
 
 
 def get_request(db: Engine, request_id: str) -> ApprovalRequest:
-    with Session(db) as session:
+    with reading(db) as session:
         row = session.get(RequestRow, request_id)
         if row is None:
             raise UnknownRequest(f"no approval request with id {request_id!r}")
@@ -194,7 +193,7 @@ def get_request(db: Engine, request_id: str) -> ApprovalRequest:
 
 
 def find_request(db: Engine, external_id: str) -> ApprovalRequest | None:
-    with Session(db) as session:
+    with reading(db) as session:
         row = session.exec(select(RequestRow).where(RequestRow.external_id == external_id)).first()
         return None if row is None else snapshot(session, row)
 
@@ -239,7 +238,7 @@ def forget_refused_reply(db: Engine, message_id: str) -> bool:
 
 def notification_log(db: Engine, request_id: str | None, limit: int) -> list[NotificationLog]:
     """The outgoing notification log, newest first."""
-    with Session(db) as session:
+    with reading(db) as session:
         query = select(NotificationRow).order_by(col(NotificationRow.id).desc()).limit(limit)
         if request_id is not None:
             query = query.where(NotificationRow.request_id == request_id)
@@ -262,7 +261,7 @@ def notification_log(db: Engine, request_id: str | None, limit: int) -> list[Not
 
 def notification_message(db: Engine, notification_id: int) -> bytes:
     """The notification's MIME as it was (or will be) sent: the outbox keeps it."""
-    with Session(db) as session:
+    with reading(db) as session:
         row = session.get(NotificationRow, notification_id)
         if row is None:
             raise UnknownRequest(f"no notification with id {notification_id}")

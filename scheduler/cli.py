@@ -6,6 +6,8 @@
     approvals outbox         the outgoing notification log
     approvals reprocess ID   read a refused reply again (after moving it back to the folder)
     approvals check-config   validate and print the resolved config, secrets masked
+    approvals db status      the store's schema revision against the code's (exit 1: upgrade)
+    approvals db upgrade     bring the store's schema to the code's revision
     approvals test-config    connect, secure, authenticate and send a test message
     approvals demo           the whole loop against local mail servers
 
@@ -21,13 +23,12 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
-
-from sqlalchemy.exc import SQLAlchemyError
+from typing import Any, NoReturn
 
 from approvals.engine import ApprovalEngine, check_settings
 from approvals.errors import ApprovalError
 from approvals.settings import EngineSettings
+from approvals.store import SchemaStatus, open_database, schema_state, upgrade_database
 from mailio.errors import ConfigError, MailIOError
 
 
@@ -53,12 +54,36 @@ def _parser() -> argparse.ArgumentParser:
     )
     reprocess.add_argument("message_id", help="the reply's Message-ID (as `approvals poll` shows)")
     commands.add_parser("check-config", parents=[common], help="validate and print the config")
+    _add_db_commands(commands, common)
     test = commands.add_parser("test-config", parents=[common], help="try the configured servers")
     test.add_argument("--to", help="send the test message here (default: the from address)")
     demo = commands.add_parser("demo", help="the whole loop against local mail servers")
     demo.add_argument("--keep", action="store_true", help="keep the demo folder afterwards")
     demo.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     return parser
+
+
+def _add_db_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+    db = commands.add_parser("db", help="the store's schema: status, upgrade")
+    actions = db.add_subparsers(dest="db_command", required=True)
+    actions.add_parser(
+        "status",
+        parents=[common],
+        help="the store's schema revision and the code's; exit 1 when they differ",
+        description="Print the schema revision of the database in [store] url, the code's "
+        "revision and whether `approvals db upgrade` is needed. Exit status 0 when the "
+        "database is current (or has no tables yet), 1 when it is behind or ahead.",
+        epilog="example: approvals db status --config /etc/approvals/approvals.toml",
+    )
+    actions.add_parser(
+        "upgrade",
+        parents=[common],
+        help="bring the store's schema to the code's revision",
+        description="Upgrade the database in [store] url to the code's schema revision, in "
+        "one transaction; a database made before revisions is taken as 0001. Back the "
+        "database up first. Only the database is used: mail servers need not answer.",
+        epilog="example: approvals db upgrade --config /etc/approvals/approvals.toml",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,10 +102,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (MailIOError, ApprovalError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except SQLAlchemyError as exc:
-        cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        print(f"error: the store in [store] url cannot be used: {cause}", file=sys.stderr)
-        return 1
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -88,6 +109,8 @@ def _run(args: argparse.Namespace) -> int:
         from scheduler.demo import run_demo
 
         return run_demo(keep=args.keep)
+    if args.command == "db":
+        return _run_db(args)
     if args.command == "check-config":
         from mailio.loading import describe_config
 
@@ -136,6 +159,33 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         engine.close()
     return 0
+
+
+def _run_db(args: argparse.Namespace) -> int:
+    settings = EngineSettings.load(args.config)
+    db = open_database(settings.store.url, base_dir=settings.base_dir, create=False)
+    try:
+        if args.db_command == "upgrade":
+            before, after = upgrade_database(db)
+            if before.revision == after.revision:
+                print(f"{after.database}: at {after.revision} already, nothing to do")
+            else:
+                print(f"{after.database}: {before.revision_text} -> {after.revision}")
+            return 0
+        state = schema_state(db)
+        print(f"store     {state.database}")
+        print(f"database  {state.revision_text}")
+        print(f"code      {state.head}")
+        if state.status is SchemaStatus.CURRENT:
+            print("current: no upgrade needed")
+        elif state.status is SchemaStatus.EMPTY:
+            print(f"empty: the engine creates the tables at {state.head} when it first opens it")
+        else:
+            print(f"{state.status}: {state.refusal(args.config)}")
+            return 1
+        return 0
+    finally:
+        db.dispose()
 
 
 def _exit_on_sigterm(_signum: int, _frame: object) -> NoReturn:

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy.exc import SQLAlchemyError
 
 from approvals.engine import ApprovalEngine
 from approvals.errors import ApprovalError
@@ -42,7 +41,7 @@ def run_cycle(engine: ApprovalEngine, scheduler: BaseScheduler | None = None) ->
     try:
         report = engine.process_replies()
         log.info("poll: %s", report)
-    except (MailIOError, ApprovalError, SQLAlchemyError) as exc:
+    except (MailIOError, ApprovalError) as exc:
         log.error("poll failed, next cycle tries again: %s", exc)
     else:
         if report.decided or report.failed:  # answers and receipts go out now, not next cycle
@@ -52,7 +51,7 @@ def run_cycle(engine: ApprovalEngine, scheduler: BaseScheduler | None = None) ->
 def _dispatch(engine: ApprovalEngine) -> None:
     try:
         report = engine.dispatch_pending()
-    except (MailIOError, ApprovalError, SQLAlchemyError) as exc:
+    except (MailIOError, ApprovalError) as exc:
         log.error("dispatch failed, next cycle tries again: %s", exc)
     else:
         if report.sent or report.retrying or report.failed:
