@@ -1,7 +1,13 @@
-"""Shared fixtures: the real local mail servers and the test-only servers (tests/servers/)."""
+"""Shared fixtures: the real local mail servers and the test-only servers (tests/servers/),
+the memory transports (tests/memory_setup.py) and the workflow system's webhook."""
 
-import pytest  # noqa: E402
+from collections.abc import Iterator
 
+import pytest
+
+from mailio.devservers import DovecotServer
+from mailio.inbound import memory as memory_folders
+from mailio.outbound import memory as memory_outboxes
 from tests.servers.dovecot_stack import (  # noqa: F401 - fixtures are found by name
     dovecot_server,
     mail_stack,
@@ -32,6 +38,19 @@ from tests.servers.tls_stack import (  # noqa: F401
     wrong_host_relay,
     wrong_host_starttls_relay,
 )
+from tests.workflow_system import workflow  # noqa: F401
+
+
+@pytest.fixture
+def empty_memory_servers() -> Iterator[None]:
+    """The memory outboxes and folders (``type = "memory"``) live for the process: a test
+    that uses them starts and ends with them empty (tests.memory_setup builds engines)."""
+    memory_outboxes.reset()
+    memory_folders.reset()
+    yield
+    memory_outboxes.reset()
+    memory_folders.reset()
+
 
 # Fixtures that start or need a real mail server (Dovecot, or GreenMail in Docker).
 _MAIL_SERVER_FIXTURES = frozenset(
@@ -55,3 +74,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             used |= {value for value in callspec.params.values() if isinstance(value, str)}
         if _MAIL_SERVER_FIXTURES & used:
             item.add_marker(pytest.mark.mailserver)
+
+
+@pytest.fixture(autouse=True)
+def _dovecot_only_when_marked(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keeps the marker honest on a machine that has Dovecot: a test that is not marked
+    `mailserver` but starts one anyway fails here, instead of where there is none."""
+    if request.node.get_closest_marker("mailserver") is not None:
+        return
+
+    def refuse(self: DovecotServer) -> None:
+        raise AssertionError(
+            f"{request.node.nodeid} starts Dovecot but is not marked mailserver: add the "
+            "fixture that starts it to _MAIL_SERVER_FIXTURES in tests/conftest.py, or mark it"
+        )
+
+    monkeypatch.setattr(DovecotServer, "start", refuse)

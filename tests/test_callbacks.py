@@ -1,75 +1,42 @@
-"""Final outcomes reach the workflow system: callbacks, the webhook, and retries of both."""
+"""Final outcomes reach the workflow system: callbacks, the webhook, and retries of both.
+
+On the memory transports; test_round_trip has the same outcomes through real servers.
+"""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from approvals.engine import ApprovalEngine
 from approvals.models import ApprovalRequest, RequestStatus
 from approvals.settings import EngineSettings
-from mailio.devservers.stack import MailStack
 from mailio.errors import ConfigError
-from tests.engine_setup import Scenario, reconfigured, scenario, write_config
+from tests.engine_setup import reconfigured
+from tests.memory_setup import (
+    MemoryScenario,
+    memory_scenario,
+    write_memory_config,
+)
 from tests.stores import postgres_url  # noqa: F401  (fixture)
-
-
-class WorkflowSystem:
-    """A local HTTP endpoint standing in for the workflow system's webhook."""
-
-    def __init__(self) -> None:
-        self.posts: list[dict[str, Any]] = []
-        self.fail_next = 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if outer.fail_next:
-                    outer.fail_next -= 1
-                    self.send_response(503)
-                else:
-                    outer.posts.append(json.loads(body))
-                    self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/approvals"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+from tests.workflow_system import WorkflowSystem
 
 
 @pytest.fixture
-def workflow() -> Iterator[WorkflowSystem]:
-    system = WorkflowSystem()
-    yield system
-    system.close()
-
-
-@pytest.fixture
-def trip(mail_stack: MailStack, tmp_path: Path) -> Iterator[Scenario]:
-    yield from scenario(mail_stack, tmp_path)
+def trip(tmp_path: Path) -> Iterator[MemoryScenario]:
+    yield from memory_scenario(tmp_path)
 
 
 def test_webhook_gets_the_outcome_once_and_is_retried_after_a_failure(
-    trip: Scenario, workflow: WorkflowSystem
+    trip: MemoryScenario, workflow: WorkflowSystem
 ) -> None:
     engine = ApprovalEngine(
         reconfigured(trip.engine.settings, callback={"url": workflow.url}), clock=trip.clock
     )
-    alice = trip.stack.new_address("alice")
+    alice = "alice@example.test"
     request = engine.request_approval("Deploy", [alice], external_id="run-1")
     engine.dispatch_pending()
     trip.reply(alice, "Reject: the tests are red")
@@ -77,7 +44,7 @@ def test_webhook_gets_the_outcome_once_and_is_retried_after_a_failure(
 
     engine.process_replies()  # decided, but the webhook answered 503
     assert workflow.posts == []
-    trip.clock.offset = trip.clock.offset.__class__(minutes=10)  # the claim lapses
+    trip.clock.offset = timedelta(minutes=10)  # the claim lapses
     engine.process_replies()
     engine.process_replies()
 
@@ -87,7 +54,7 @@ def test_webhook_gets_the_outcome_once_and_is_retried_after_a_failure(
     engine.close()
 
 
-def test_callback_that_raises_is_called_again_later(trip: Scenario) -> None:
+def test_callback_that_raises_is_called_again_later(trip: MemoryScenario) -> None:
     calls: list[ApprovalRequest] = []
 
     def flaky(request: ApprovalRequest) -> None:
@@ -96,11 +63,11 @@ def test_callback_that_raises_is_called_again_later(trip: Scenario) -> None:
             raise RuntimeError("workflow system down")
 
     trip.engine.on_decision(flaky)
-    alice = trip.stack.new_address("alice")
+    alice = "alice@example.test"
     trip.ask(alice)
     trip.reply(alice, "Approved")
     trip.engine.process_replies()
-    trip.clock.offset = trip.clock.offset.__class__(minutes=10)
+    trip.clock.offset = timedelta(minutes=10)
     trip.engine.process_replies()
 
     assert [c.status for c in calls] == [RequestStatus.APPROVED, RequestStatus.APPROVED]
@@ -108,12 +75,12 @@ def test_callback_that_raises_is_called_again_later(trip: Scenario) -> None:
 
 
 def test_outcome_decided_by_one_engine_reaches_a_callback_registered_later(
-    trip: Scenario, mail_stack: MailStack
+    trip: MemoryScenario,
 ) -> None:
     poller = ApprovalEngine(
         trip.engine.settings, clock=trip.clock
     )  # no callbacks: `approvals poll`
-    alice = trip.stack.new_address("alice")
+    alice = "alice@example.test"
     request = poller.request_approval("Deploy", [alice])
     poller.dispatch_pending()
     trip.reply(alice, "Approved")
@@ -128,12 +95,12 @@ def test_outcome_decided_by_one_engine_reaches_a_callback_registered_later(
     app.close()
 
 
-def test_cancel_and_expiry_are_outcomes_too(trip: Scenario) -> None:
-    alice = trip.stack.new_address("alice")
+def test_cancel_and_expiry_are_outcomes_too(trip: MemoryScenario) -> None:
+    alice = "alice@example.test"
     cancelled = trip.engine.request_approval("Deploy A", [alice])
     expiring = trip.engine.request_approval("Deploy B", [alice])
     trip.engine.cancel(cancelled.id)
-    trip.clock.offset = trip.clock.offset.__class__(days=15)
+    trip.clock.offset = timedelta(days=15)
     trip.engine.process_replies()
 
     assert {(r.id, r.status) for r in trip.decided} == {
@@ -144,12 +111,11 @@ def test_cancel_and_expiry_are_outcomes_too(trip: Scenario) -> None:
 
 
 def test_round_trip_on_postgresql(
-    mail_stack: MailStack,
     tmp_path: Path,
     postgres_url: str,  # noqa: F811
 ) -> None:
-    for trip in scenario(mail_stack, tmp_path, store_url=postgres_url):
-        alice = trip.stack.new_address("alice")
+    for trip in memory_scenario(tmp_path, store_url=postgres_url):
+        alice = "alice@example.test"
         request = trip.ask(alice)
         trip.reply(alice, "Approved, ship it")
 
@@ -159,14 +125,14 @@ def test_round_trip_on_postgresql(
 
 
 def test_webhook_url_stays_out_of_logs_and_check_config(
-    trip: Scenario, workflow: WorkflowSystem, caplog: pytest.LogCaptureFixture
+    trip: MemoryScenario, workflow: WorkflowSystem, caplog: pytest.LogCaptureFixture
 ) -> None:
     from mailio.loading import describe_config
 
     secret_url = workflow.url + "/T0KEN-in-the-path-123"
     settings = reconfigured(trip.engine.settings, callback={"url": secret_url})
     engine = ApprovalEngine(settings, clock=trip.clock)
-    alice = trip.stack.new_address("alice")
+    alice = "alice@example.test"
     engine.request_approval("Deploy", [alice])
     engine.dispatch_pending()
     trip.reply(alice, "Approved")
@@ -183,11 +149,9 @@ def test_webhook_url_stays_out_of_logs_and_check_config(
 
 @pytest.mark.parametrize("url", ["http://[::1/x", "ftp://host/x", "not a url"])
 def test_webhook_url_must_be_http_and_is_not_echoed(
-    monkeypatch: pytest.MonkeyPatch, mail_stack: MailStack, tmp_path: Path, url: str
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str
 ) -> None:
-    config = write_config(
-        monkeypatch, mail_stack, tmp_path, "a@example.test", extra=f'[callback]\nurl = "{url}"\n'
-    )
+    config = write_memory_config(monkeypatch, tmp_path, extra=f'[callback]\nurl = "{url}"\n')
     with pytest.raises(ConfigError, match=r"\[callback\] url: expected an http") as failure:
         EngineSettings.load(config)
     assert url not in str(failure.value)

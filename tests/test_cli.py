@@ -1,4 +1,9 @@
-"""The `approvals` command against real servers: check-config, test-config, poll, serve."""
+"""The `approvals` command: check-config, test-config, the poll cycle, serve.
+
+test-config talks to real servers (Dovecot and the SMTP relay); check-config
+only reads the file, and the poll cycle and serve run on the memory transports.
+test_round_trip runs dispatch, outbox and poll through real servers.
+"""
 
 from __future__ import annotations
 
@@ -17,33 +22,33 @@ from mailio.devservers.stack import MailStack
 from scheduler.cli import main as cli
 from scheduler.jobs import POLL_JOB_ID, add_poll_job, run_cycle
 from tests.engine_setup import SECRET, write_config
+from tests.memory_setup import write_memory_config
+
+
+def _unstarted_stack() -> MailStack:
+    """SMTP and IMAP servers as an admin configures them, where nothing listens:
+    check-config reads the file and never connects."""
+    return MailStack("unstarted", "127.0.0.1", free_port(), free_port(), "mail-password-42")
 
 
 def test_check_config_prints_the_resolved_config_without_secrets(
-    monkeypatch: pytest.MonkeyPatch,
-    mail_stack: MailStack,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = write_config(monkeypatch, mail_stack, tmp_path, mail_stack.new_address("approvals"))
+    stack = _unstarted_stack()
+    config = write_config(monkeypatch, stack, tmp_path, "approvals@example.test")
 
     assert cli(["check-config", "--config", str(config)]) == 0
 
     out = capsys.readouterr().out
-    assert f"port = {mail_stack.imap_port}" in out and "ok: " in out
-    assert SECRET not in out and f'"{mail_stack.password}"' not in out
+    assert f"port = {stack.imap_port}" in out and "ok: " in out
+    assert SECRET not in out and stack.password not in out
     assert "********" in out
 
 
 def test_check_config_names_file_and_key_of_a_mistake(
-    monkeypatch: pytest.MonkeyPatch,
-    mail_stack: MailStack,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = write_config(
-        monkeypatch, mail_stack, tmp_path, "a@example.test", extra="[policy]\nmode = 'most'\n"
-    )
+    config = write_memory_config(monkeypatch, tmp_path, extra="[policy]\nmode = 'most'\n")
 
     assert cli(["check-config", "--config", str(config)]) == 2
 
@@ -111,9 +116,9 @@ def test_test_config_says_port_closed_and_folder_missing(
 
 
 def test_config_changes_take_effect_at_the_next_cycle(
-    monkeypatch: pytest.MonkeyPatch, mail_stack: MailStack, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, empty_memory_servers: None
 ) -> None:
-    config = write_config(monkeypatch, mail_stack, tmp_path, mail_stack.new_address("approvals"))
+    config = write_memory_config(monkeypatch, tmp_path)
     engine = ApprovalEngine.from_config(config)
     scheduler = BackgroundScheduler()
     add_poll_job(scheduler, engine)
@@ -135,10 +140,8 @@ def test_config_changes_take_effect_at_the_next_cycle(
     engine.close()
 
 
-def test_serve_stops_cleanly_on_ctrl_c(
-    monkeypatch: pytest.MonkeyPatch, mail_stack: MailStack, tmp_path: Path
-) -> None:
-    config = write_config(monkeypatch, mail_stack, tmp_path, mail_stack.new_address("approvals"))
+def test_serve_stops_cleanly_on_ctrl_c(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    config = write_memory_config(monkeypatch, tmp_path)  # memory servers of its own process
     process = subprocess.Popen(
         [sys.executable, "-m", "scheduler.cli", "serve", "--config", str(config)],
         stderr=subprocess.PIPE,
@@ -158,20 +161,18 @@ def test_serve_stops_cleanly_on_ctrl_c(
 
 
 def test_check_config_refuses_an_incomplete_theme_and_a_dead_store(
-    monkeypatch: pytest.MonkeyPatch,
-    mail_stack: MailStack,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = write_config(monkeypatch, mail_stack, tmp_path, "a@example.test")
+    config = write_memory_config(monkeypatch, tmp_path)
     config.write_text(config.read_text().replace("[outbound]", '[outbound]\ntheme = "brand"'))
     assert cli(["check-config", "--config", str(config)]) == 2
     assert 'theme = "brand": missing' in capsys.readouterr().err
 
-    config = write_config(monkeypatch, mail_stack, tmp_path, "a@example.test")
+    config = write_memory_config(monkeypatch, tmp_path)
     dead = f"postgresql://nobody:pw@127.0.0.1:{free_port()}/none"
     config.write_text(config.read_text().replace(f"sqlite:///{tmp_path}/approvals.db", dead))
     assert cli(["check-config", "--config", str(config)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: the store in [store] url cannot be used")
+    assert err.startswith("error: the store postgresql+psycopg://nobody:********@127.0.0.1:")
+    assert "cannot be used: connection failed" in err
     assert "Traceback" not in err and ":pw@" not in err
