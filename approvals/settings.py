@@ -140,7 +140,7 @@ class PolicySettings(_Settings):
 
 
 class CallbackSettings(_Settings):
-    """Optional webhook: the final outcome is POSTed as JSON (besides on_decision callbacks)."""
+    """Optional webhook: the final status is POSTed as JSON (besides on_decision callbacks)."""
 
     url: SecretStr | None = None  # often carries a token: masked like a password
     timeout_seconds: float = Field(default=10, gt=0)
