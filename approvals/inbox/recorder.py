@@ -84,6 +84,15 @@ def handle_batch(
             judgement = _judge_and_record(
                 session, view, settings, reply, key, now, unread.get(index)
             )
+            if judgement.disposition != KEEP and key not in view.seen:
+                # the same message twice in one batch: the second is a replay
+                view.seen[key] = SeenMessage(
+                    now,
+                    judgement.status.value,
+                    judgement.reason,
+                    judgement.disposition,
+                    judgement.request_id,
+                )
             judgements.append(judgement)
     return judgements
 
@@ -176,9 +185,6 @@ def _write(
 
 def _advance(view: BatchView, judgement: Judgement, now: datetime) -> None:
     """Later messages of the batch see what this one did."""
-    view.seen[judgement.key] = SeenMessage(
-        now, judgement.status.value, judgement.reason, judgement.disposition, judgement.request_id
-    )
     decided = judgement.decided
     if decided is not None:
         request_id = decided.notification.request_id
