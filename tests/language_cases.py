@@ -458,3 +458,57 @@ VERDICT_LINES_BY_LANGUAGE: dict[str, tuple[tuple[str, Verdict], ...]] = {
         ("승인하지 않습니다", REJECT),
     ),
 }
+
+
+@dataclass(frozen=True)
+class DelegationCases:
+    instruction: str  # names bob@example.com: read as a delegation to it
+    negated: str  # the same instruction negated: no delegation
+    question: str  # the instruction asked: no delegation
+
+
+# Per language, with ``{}`` for the target (tests/test_delegation_phrases.py fills it in).
+DELEGATION_CASES: dict[str, DelegationCases] = {
+    "en": DelegationCases(
+        "Please delegate to {}", "Please do not delegate to {}", "Delegate to {}?"
+    ),
+    "de": DelegationCases(
+        "Bitte an {} delegieren.", "Bitte nicht an {} delegieren.", "Ich delegiere an {}?"
+    ),
+    "fr": DelegationCases("Je délègue à {}", "Je ne délègue pas à {}", "Je délègue à {} ?"),
+    "es": DelegationCases("Delego en {}", "No delego en {}", "¿Delego en {}?"),
+    "nl": DelegationCases("Ik delegeer aan {}", "Ik delegeer niet aan {}", "Ik delegeer aan {}?"),
+    "it": DelegationCases("Delego a {}", "Non delego a {}", "Delego a {}?"),
+    "pt": DelegationCases("Delego para {}", "Não delego para {}", "Delego para {}?"),
+    "pl": DelegationCases("Deleguję do {}", "Nie deleguję do {}", "Deleguję do {}?"),
+    "cs": DelegationCases("Deleguji na {}", "Nedeleguji na {}", "Deleguji na {}?"),
+    "sk": DelegationCases("Delegujem na {}", "Nedelegujem na {}", "Delegujem na {}?"),
+    "sv": DelegationCases(
+        "Jag delegerar till {}", "Jag delegerar inte till {}", "Jag delegerar till {}?"
+    ),
+    "da": DelegationCases(
+        "Jeg delegerer til {}", "Jeg delegerer ikke til {}", "Jeg delegerer til {}?"
+    ),
+    "nb": DelegationCases(
+        "Jeg delegerer til {}", "Jeg delegerer ikke til {}", "Jeg delegerer til {}?"
+    ),
+    "fi": DelegationCases(
+        "Delegoin henkilölle {}", "En delegoi henkilölle {}", "Delegoin henkilölle {}?"
+    ),
+    "ru": DelegationCases("Делегирую {}", "Не делегирую {}", "Делегирую {}?"),
+    "uk": DelegationCases("Делегую {}", "Не делегую {}", "Делегую {}?"),
+    "el": DelegationCases("Αναθέτω στον {}", "Δεν αναθέτω στον {}", "Αναθέτω στον {};"),
+    "hu": DelegationCases(
+        "Delegálom {} részére", "Nem delegálom {} részére", "Delegálom {} részére?"
+    ),
+    "ro": DelegationCases("Deleg către {}", "Nu deleg către {}", "Deleg către {}?"),
+    "tr": DelegationCases(
+        "{} adresine devrediyorum", "{} adresine devretmiyorum", "{} adresine devrediyor muyum?"
+    ),
+    "ar": DelegationCases("أفوض {}", "لا أفوض {}", "أفوض {}؟"),
+    "he": DelegationCases("אני מאציל ל-{}", "אני לא מאציל ל-{}", "אני מאציל ל-{}?"),
+    "ja": DelegationCases("{}に委任します", "{}に委任しません", "{}に委任しますか？"),
+    "zh-Hans": DelegationCases("请委托给{}", "请不要委托给{}", "委托给{}吗？"),
+    "zh-Hant": DelegationCases("請委託給{}", "請不要委託給{}", "委託給{}嗎？"),
+    "ko": DelegationCases("{}에게 위임합니다", "{}에게 위임하지 않습니다", "{}에게 위임합니까?"),
+}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from approvals.replies.languages import LANGUAGES, LEFT_OUT, Language, LeftOut
-from approvals.replies.verdicts import Verdict, fold, read_verdict
+from approvals.replies.verdicts import Verdict, fold, opening_verdict, read_verdict
 from tests.language_cases import CASES, VERDICT_LINES_BY_LANGUAGE
 
 APPROVE, REJECT = Verdict.APPROVE, Verdict.REJECT
@@ -211,3 +211,20 @@ def test_negations_before_a_verdict_are_not_verdict_words_of_the_other_side() ->
     negations = entries("negations_before").keys()
     approving = entries("approve").keys() | entries("yes").keys()
     assert not negations & approving
+
+
+# --- the delegation phrases ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "entry"),
+    [(language.code, entry) for language in LANGUAGES for entry in language.delegate],
+)
+def test_delegation_phrases_hold_no_negation_and_open_with_no_verdict(
+    code: str, entry: str
+) -> None:
+    # The reader does not look for negations inside a listed phrase: none may hold one.
+    negations = entries("negations_before").keys() | entries("negations_after").keys()
+    words = set(folded(entry.replace("{}", " ")).split())
+    assert not words & negations, (code, words & negations)
+    assert opening_verdict(entry.replace("{}", "bob@example.com")) == "", code

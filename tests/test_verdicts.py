@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from email.message import EmailMessage
+
 import pytest
 
 from approvals.replies import parse_reply
@@ -481,3 +483,84 @@ def test_opposite_words_and_later_conditions_are_no_verdict(text: str) -> None:
 def test_a_negation_after_a_rejection_is_its_reason(text: str, comment: str) -> None:
     reading = read_verdict(text, "")
     assert (reading.verdict, reading.comment) == (REJECT, comment)
+
+
+# --- the evidence: the line the verdict was read from -------------------------------------------
+
+
+def evidence_reply(
+    text: str | None = None, html: str | None = None, subject: str = "Re: x"
+) -> bytes:
+    message = EmailMessage()
+    message["From"] = "Anna Approver <anna@example.org>"
+    message["Subject"] = subject
+    if text is not None:
+        message.set_content(text)
+        if html is not None:
+            message.add_alternative(html, subtype="html")
+    else:
+        message.set_content(html or "", subtype="html")
+    return bytes(message)
+
+
+def test_the_verdict_line_is_the_line_read_as_written() -> None:
+    reading = read_verdict("Hi Anna,\n\n  Approved – go for it.  \n\nBest", "")
+    assert reading.line == "Approved – go for it."
+    assert read_verdict("Let me check first.", "").line is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "line"),
+    [
+        (
+            evidence_reply(
+                "Hi Anna,\n\nApproved, ship it\n\n"
+                "On Mon, 3 Jun 2024 at 10:00, Approvals <a@example.com> wrote:\n> REJECT\n"
+            ),
+            "Approved, ship it",
+        ),
+        (
+            evidence_reply(
+                html='<div>Hi,</div><div><b>Rejected</b>: wrong <span style="display:none">'
+                "secret </span>version</div><blockquote>APPROVE</blockquote>"
+            ),
+            "Rejected: wrong version",
+        ),
+        (evidence_reply("Approved", "<p>Approved</p>"), "Approved"),
+        (evidence_reply("", subject=f"Re: APPROVE {REF}"), f"Re: APPROVE {REF}"),
+        (evidence_reply("", subject=f"REJECT {REF} Deploy 4.2"), f"REJECT {REF} Deploy 4.2"),
+    ],
+)
+def test_the_verdict_line_is_the_visible_line_or_the_subject(raw: bytes, line: str) -> None:
+    parsed = parse_reply(raw)
+    assert parsed.verdict is not None, parsed.reasons
+    assert parsed.verdict_line == line
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        evidence_reply("Let me check with finance first.\n\n> Approved"),
+        evidence_reply("Approved", "<p>Rejected</p>"),  # the parts disagree
+        evidence_reply(html='<p>Approved</p><span style="display:none">Rejected</span>'),
+        evidence_reply("", subject="Re: Approve the budget?"),
+    ],
+)
+def test_no_verdict_no_verdict_line(raw: bytes) -> None:
+    parsed = parse_reply(raw)
+    assert (parsed.verdict, parsed.verdict_line) == (None, None)
+
+
+def test_an_auto_reply_has_no_verdict_line() -> None:
+    message = EmailMessage()
+    message["From"] = "anna@example.org"
+    message["Subject"] = "Out of office: x"
+    message.set_content("Approved")
+    assert parse_reply(bytes(message)).verdict_line is None
+
+
+def test_the_verdict_line_is_at_most_500_characters() -> None:
+    parsed = parse_reply(evidence_reply("Approved, " + "ship it " * 200))
+    assert parsed.verdict is APPROVE
+    assert parsed.verdict_line is not None and len(parsed.verdict_line) == 500
+    assert parsed.verdict_line.startswith("Approved, ship it")

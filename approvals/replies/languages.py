@@ -40,6 +40,12 @@ Fields of :class:`Language`:
 * ``courtesy``: words that may follow a weak word without a separator
   ("Ja danke").
 * ``greetings``: a first line made of one of these and a name is skipped.
+* ``delegate``: delegation instructions for :mod:`approvals.replies.delegation`,
+  with ``{}`` where the target stands ("delegate to {}", "bitte an {} delegieren",
+  "{}に委任します"). Only the first person and the imperative of an explicit
+  delegation verb: no past forms ("delegated to" reports), no "forward to"
+  (forwarding informs as often as it delegates), no negated forms (the reader
+  refuses a negation anywhere in the instruction's sentence).
 
 Japanese and Chinese are written without spaces, so the reader's word is a
 whole run of letters ("承認します", "批准吗"): only the full forms listed here
@@ -80,6 +86,7 @@ class Language:
     fillers: tuple[str, ...] = ()
     courtesy: tuple[str, ...] = ()
     greetings: tuple[str, ...] = ()
+    delegate: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
 
 
@@ -129,6 +136,15 @@ ENGLISH = Language(
     fillers=("i", "we", "hereby", "request", "this", "is", "it's"),
     courtesy=("thanks", "thank", "you", "thx", "cheers", "please"),
     greetings=("hi", "hello", "hey", "dear"),
+    delegate=(
+        "delegate to {}", "please delegate to {}", "kindly delegate to {}", "delegate this to {}",
+        "please delegate this to {}", "delegate this request to {}", "delegate the approval to {}",
+        "delegate approval to {}", "I delegate to {}", "I delegate this to {}",
+        "I delegate this request to {}", "I delegate this approval to {}",
+        "I delegate my approval to {}", "I am delegating to {}", "I am delegating this to {}",
+        "I'm delegating to {}", "I'm delegating this to {}", "I hereby delegate to {}",
+        "I hereby delegate this to {}", "we delegate to {}", "we delegate this to {}",
+    ),
     sources=(PREVIOUS, KNOWLEDGE),
 )  # fmt: skip
 
@@ -158,6 +174,15 @@ GERMAN = Language(
         "hallo", "liebe", "lieber", "sehr geehrte", "sehr geehrter", "guten Morgen", "guten Tag",
         "moin", "servus", "grüezi", "grüß Gott",
     ),
+    delegate=(
+        "delegiere an {}", "ich delegiere an {}", "ich delegiere das an {}",
+        "ich delegiere dies an {}", "ich delegiere diese Anfrage an {}",
+        "ich delegiere die Freigabe an {}", "ich delegiere die Genehmigung an {}",
+        "hiermit delegiere ich an {}", "hiermit delegiere ich die Freigabe an {}",
+        "bitte delegieren an {}", "bitte delegiere an {}", "bitte delegieren Sie an {}",
+        "delegieren Sie bitte an {}", "bitte an {} delegieren",
+        "bitte die Freigabe an {} delegieren",
+    ),
     sources=(PREVIOUS, NEXTCLOUD.format(code="de"), KNOWLEDGE),
 )  # fmt: skip
 
@@ -185,6 +210,11 @@ FRENCH = Language(
     fillers=("je", "j'", "nous"),
     courtesy=("merci",),
     greetings=("bonjour", "salut", "bonsoir", "cher", "chère"),
+    delegate=(
+        "je délègue à {}", "je délègue cette demande à {}", "je délègue l'approbation à {}",
+        "je délègue la validation à {}", "délègue à {}", "déléguez à {}", "déléguer à {}",
+        "merci de déléguer à {}", "veuillez déléguer à {}",
+    ),
     sources=(PREVIOUS, NEXTCLOUD.format(code="fr"), KNOWLEDGE),
 )  # fmt: skip
 
@@ -212,6 +242,12 @@ SPANISH = Language(
         "hola", "buenos días", "buenas tardes", "buenas", "estimado", "estimada", "querido",
         "querida",
     ),
+    delegate=(
+        "delego a {}", "delego en {}", "delego esta solicitud a {}", "delego esta solicitud en {}",
+        "delego la aprobación a {}", "delego la aprobación en {}", "delega a {}", "delega en {}",
+        "delegue a {}", "delegue en {}", "delegar a {}", "delegar en {}", "por favor delegar a {}",
+        "por favor delegar en {}", "por favor delegue a {}", "por favor delegue en {}",
+    ),
     sources=(PREVIOUS, NEXTCLOUD.format(code="es"), KNOWLEDGE),
 )  # fmt: skip
 
@@ -237,6 +273,12 @@ DUTCH = Language(
     fillers=("ik", "wij", "we"),
     courtesy=("bedankt", "dank", "dankjewel", "dankuwel"),
     greetings=("hoi", "beste", "hallo", "goedemorgen", "goedemiddag", "geachte"),
+    delegate=(
+        "ik delegeer aan {}", "ik delegeer naar {}", "ik delegeer dit aan {}",
+        "ik delegeer dit naar {}", "delegeer aan {}", "delegeer naar {}", "delegeer dit aan {}",
+        "delegeren aan {}", "delegeren naar {}", "graag delegeren aan {}",
+        "graag delegeren naar {}", "graag aan {} delegeren", "gelieve te delegeren aan {}",
+    ),
     sources=(PREVIOUS, NEXTCLOUD.format(code="nl"), KNOWLEDGE),
 )  # fmt: skip
 
@@ -264,6 +306,11 @@ ITALIAN = Language(
     fillers=("io", "noi"),
     courtesy=("grazie",),
     greetings=("ciao", "buongiorno", "buonasera", "gentile", "gentili", "salve", "caro", "cara"),
+    delegate=(
+        "delego a {}", "delego questa richiesta a {}", "delego l'approvazione a {}", "delega a {}",
+        "deleghi a {}", "delegare a {}", "per favore delega a {}", "per favore delegare a {}",
+        "si prega di delegare a {}",
+    ),
     sources=(PREVIOUS, NEXTCLOUD.format(code="it"), KNOWLEDGE),
 )  # fmt: skip
 
@@ -288,6 +335,12 @@ PORTUGUESE = Language(
     fillers=("eu", "nós"),
     courtesy=("obrigado", "obrigada"),
     greetings=("olá", "oi", "bom dia", "boa tarde", "prezado", "prezada", "caro", "cara"),
+    delegate=(
+        "delego a {}", "delego para {}", "delego esta aprovação a {}",
+        "delego esta aprovação para {}", "delega para {}", "delegue a {}", "delegue para {}",
+        "delegar a {}", "delegar para {}", "favor delegar a {}", "favor delegar para {}",
+        "por favor delegue a {}", "por favor delegue para {}",
+    ),
     sources=(PREVIOUS, NEXTCLOUD.format(code="pt_BR, pt_PT"), KNOWLEDGE),
 )  # fmt: skip
 
@@ -311,6 +364,10 @@ POLISH = Language(
     ),
     courtesy=("dziękuję", "dzięki", "pozdrawiam"),
     greetings=("dzień dobry", "cześć", "witam", "witaj", "szanowny", "szanowna", "szanowni"),
+    delegate=(
+        "deleguję do {}", "deleguję na {}", "deleguję zatwierdzenie do {}", "deleguj do {}",
+        "deleguj na {}", "proszę delegować do {}", "proszę delegować na {}",
+    ),
     sources=(NEXTCLOUD.format(code="pl"), KNOWLEDGE),
 )  # fmt: skip
 
@@ -332,6 +389,10 @@ CZECH = Language(
     ),
     courtesy=("děkuji", "díky"),
     greetings=("dobrý den", "ahoj", "zdravím", "vážený", "vážená", "vážení"),
+    delegate=(
+        "deleguji na {}", "deleguju na {}", "deleguj na {}", "delegujte na {}",
+        "prosím delegujte na {}",
+    ),
     sources=(NEXTCLOUD.format(code="cs"), KNOWLEDGE),
 )  # fmt: skip
 
@@ -354,6 +415,9 @@ SLOVAK = Language(
     ),
     courtesy=("ďakujem", "vďaka"),
     greetings=("dobrý deň", "ahoj", "zdravím", "vážený", "vážená"),
+    delegate=(
+        "delegujem na {}", "deleguj na {}", "delegujte na {}", "prosím delegujte na {}",
+    ),
     sources=(NEXTCLOUD.format(code="sk"), KNOWLEDGE),
 )  # fmt: skip
 
@@ -379,6 +443,10 @@ SWEDISH = Language(
     fillers=("jag", "vi"),
     courtesy=("tack",),
     greetings=("hej", "hejsan", "hallå", "god morgon", "bästa", "kära"),
+    delegate=(
+        "jag delegerar till {}", "jag delegerar detta till {}", "delegerar till {}",
+        "delegera till {}", "vänligen delegera till {}",
+    ),
     sources=(NEXTCLOUD.format(code="sv"), KNOWLEDGE),
 )  # fmt: skip
 
@@ -398,6 +466,10 @@ DANISH = Language(
     fillers=("jeg", "vi"),
     courtesy=("tak", "mange", "tusind"),
     greetings=("hej", "hejsa", "goddag", "godmorgen", "kære"),
+    delegate=(
+        "jeg delegerer til {}", "jeg delegerer dette til {}", "delegér til {}", "deleger til {}",
+        "venligst delegér til {}",
+    ),
     sources=(NEXTCLOUD.format(code="da"), KNOWLEDGE),
 )  # fmt: skip
 
@@ -416,6 +488,10 @@ NORWEGIAN = Language(
     fillers=("jeg", "vi"),
     courtesy=("takk", "tusen"),
     greetings=("hei", "hallo", "god morgen", "kjære"),
+    delegate=(
+        "jeg delegerer til {}", "jeg delegerer dette til {}", "deleger til {}",
+        "vennligst deleger til {}",
+    ),
     sources=(NEXTCLOUD.format(code="nb"), KNOWLEDGE),
 )  # fmt: skip
 
@@ -436,6 +512,10 @@ FINNISH = Language(
     fillers=("minä",),
     courtesy=("kiitos",),
     greetings=("hei", "moi", "moikka", "terve", "hyvä", "hyvää huomenta", "hyvää päivää"),
+    delegate=(
+        "delegoin {}", "delegoin henkilölle {}", "delegoin hyväksynnän henkilölle {}",
+        "delegoi henkilölle {}", "delegoikaa henkilölle {}",
+    ),
     sources=(NEXTCLOUD.format(code="fi"), KNOWLEDGE),
 )  # fmt: skip
 
@@ -462,6 +542,9 @@ RUSSIAN = Language(
         "здравствуйте", "привет", "добрый день", "доброе утро", "добрый вечер", "уважаемый",
         "уважаемая", "уважаемые", "коллеги",
     ),
+    delegate=(
+        "делегирую {}", "делегирую это {}", "делегируйте {}", "прошу делегировать {}",
+    ),
     sources=(NEXTCLOUD.format(code="ru"), KNOWLEDGE),
 )  # fmt: skip
 
@@ -484,6 +567,9 @@ UKRAINIAN = Language(
     courtesy=("дякую",),
     greetings=(
         "добрий день", "доброго дня", "вітаю", "привіт", "шановний", "шановна", "шановні",
+    ),
+    delegate=(
+        "делегую {}", "делегуйте {}", "прошу делегувати {}",
     ),
     sources=(NEXTCLOUD.format(code="uk") + ", except its 'Reject' (Скасувати = cancel)", KNOWLEDGE),
 )  # fmt: skip
@@ -509,6 +595,10 @@ GREEK = Language(
     greetings=(
         "γεια σας", "γεια σου", "καλημέρα", "καλησπέρα", "αγαπητέ", "αγαπητή", "αξιότιμε",
         "αξιότιμη", "χαίρετε",
+    ),
+    delegate=(
+        "αναθέτω σε {}", "αναθέτω στον {}", "αναθέτω στην {}", "αναθέστε σε {}",
+        "παρακαλώ αναθέστε σε {}", "παρακαλώ αναθέστε στον {}", "παρακαλώ αναθέστε στην {}",
     ),
     sources=(NEXTCLOUD.format(code="el"), KNOWLEDGE),
 )  # fmt: skip
@@ -536,6 +626,9 @@ HUNGARIAN = Language(
     greetings=(
         "szia", "sziasztok", "jó napot", "jó reggelt", "kedves", "tisztelt", "üdvözlöm", "helló",
     ),
+    delegate=(
+        "delegálom {}", "delegálom {} részére", "kérem delegálja {} részére",
+    ),
     sources=(NEXTCLOUD.format(code="hu"), KNOWLEDGE),
 )  # fmt: skip
 
@@ -559,6 +652,10 @@ ROMANIAN = Language(
     courtesy=("mulțumesc", "mersi"),
     greetings=(
         "bună ziua", "bună dimineața", "bună", "salut", "stimate", "stimată", "dragă",
+    ),
+    delegate=(
+        "deleg către {}", "deleg lui {}", "deleg aprobarea către {}", "delegați către {}",
+        "vă rog să delegați către {}",
     ),
     sources=(NEXTCLOUD.format(code="ro"), KNOWLEDGE),
 )  # fmt: skip
@@ -586,6 +683,10 @@ TURKISH = Language(
     fillers=("biz",),
     courtesy=("teşekkürler", "teşekkür", "ederim", "sağol", "sağolun"),
     greetings=("merhaba", "selam", "sayın", "günaydın", "iyi günler", "değerli"),
+    delegate=(
+        "{} devrediyorum", "{} adresine devrediyorum", "{} delege ediyorum",
+        "lütfen {} devredin", "lütfen {} adresine devredin",
+    ),
     sources=(NEXTCLOUD.format(code="tr"), KNOWLEDGE),
 )  # fmt: skip
 
@@ -608,6 +709,10 @@ ARABIC = Language(
         "مرحبا", "مرحباً", "السلام عليكم", "أهلا", "أهلاً", "عزيزي", "عزيزتي", "صباح الخير",
         "مساء الخير", "تحية طيبة",
     ),
+    delegate=(
+        "أفوض {}", "أفوض إلى {}", "أفوض الموافقة إلى {}", "يرجى التفويض إلى {}",
+        "الرجاء التفويض إلى {}",
+    ),
     sources=(NEXTCLOUD.format(code="ar"), KNOWLEDGE),
 )  # fmt: skip
 
@@ -625,6 +730,9 @@ HEBREW = Language(
     fillers=("אני", "אנחנו"),
     courtesy=("תודה",),
     greetings=("שלום", "היי", "הי", "בוקר טוב", "ערב טוב", "צהריים טובים", "לכבוד"),
+    delegate=(
+        "אני מאציל ל{}", "אני מאצילה ל{}", "מאציל ל{}", "מאצילה ל{}", "נא להאציל ל{}",
+    ),
     sources=(NEXTCLOUD.format(code="he"), KNOWLEDGE),
 )  # fmt: skip
 
@@ -653,6 +761,10 @@ JAPANESE = Language(
         "こんにちは", "おはようございます", "お疲れ様です", "お疲れさまです",
         "お世話になっております", "いつもお世話になっております",
     ),
+    delegate=(
+        "{}に委任します", "{}へ委任します", "{}に委任いたします", "{}さんに委任します",
+        "{}に委任してください", "承認を{}に委任します",
+    ),
     sources=(NEXTCLOUD.format(code="ja"), KNOWLEDGE),
 )  # fmt: skip
 
@@ -675,6 +787,9 @@ CHINESE_SIMPLIFIED = Language(
     fillers=("我", "我们"),
     courtesy=("谢谢", "多谢"),
     greetings=("您好", "你好", "大家好", "各位好", "早上好"),
+    delegate=(
+        "委托给{}", "请委托给{}", "我委托给{}", "委派给{}", "请委派给{}", "我委派给{}",
+    ),
     sources=(NEXTCLOUD.format(code="zh_CN"), KNOWLEDGE),
 )  # fmt: skip
 
@@ -697,6 +812,9 @@ CHINESE_TRADITIONAL = Language(
     fillers=("我", "我們"),
     courtesy=("謝謝", "多謝"),
     greetings=("您好", "你好", "大家好", "各位好", "早安"),
+    delegate=(
+        "委託給{}", "請委託給{}", "我委託給{}", "委派給{}", "請委派給{}", "我委派給{}",
+    ),
     sources=(NEXTCLOUD.format(code="zh_TW, zh_HK"), KNOWLEDGE),
 )  # fmt: skip
 
@@ -724,6 +842,9 @@ KOREAN = Language(
     fillers=("저는", "저", "제가", "저희는", "나는"),
     courtesy=("감사합니다", "고맙습니다"),
     greetings=("안녕하세요", "안녕하십니까"),
+    delegate=(
+        "{}에게 위임합니다", "{}님에게 위임합니다", "{}께 위임합니다", "{}에게 위임해 주세요",
+    ),
     sources=(NEXTCLOUD.format(code="ko"), KNOWLEDGE),
 )  # fmt: skip
 

@@ -11,6 +11,7 @@ degrades to UTF-8 with replacement characters.
 from __future__ import annotations
 
 import binascii
+import datetime
 import email.base64mime
 import email.quoprimime
 import email.utils
@@ -170,6 +171,17 @@ def message_ids(values: list[str]) -> list[str]:
             found.setdefault(item.strip("<> \t"), None)
     found.pop("", None)
     return list(found)
+
+
+def sent_on(message: Message) -> datetime.date | None:
+    """The day of the Date header, in the sender's own time zone; None if missing or unreadable."""
+    values = raw_headers(message, "date")
+    if not values:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(collapse(values[0])).date()
+    except (*DECODE_ERRORS, OverflowError):  # "32 Dec", year 99999, garbage
+        return None
 
 
 def collapse(text: str) -> str:

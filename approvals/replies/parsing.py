@@ -4,13 +4,16 @@ The steps live in their own modules: :mod:`approvals.replies.quotes` finds the n
 text, :mod:`approvals.replies.verdicts` reads approve/reject from it,
 :mod:`approvals.replies.kinds` tells replies from auto-replies and bounces and
 parses Authentication-Results, :mod:`approvals.replies.htmltext` renders HTML-only
-replies. This module reads the MIME structure and puts the answer together.
+replies, :mod:`approvals.replies.delegation` reads a delegation instruction and
+:mod:`approvals.replies.absence` the return date of an out-of-office reply. This
+module reads the MIME structure and puts the answer together.
 
 Which body: the first text/plain part outside attachments and attached
 messages; else the first text/html part. When it gives a verdict, every
 other text part a client may show must agree: HTML parts (read as a client
 renders them) must give the same verdict, other text parts must not take it
-back. A verdict the approver did not visibly write is never applied.
+back. A verdict the approver did not visibly write is never applied. The same holds for a
+delegation, and a reply that holds both a verdict and a delegation gets neither.
 
 Tokens: every distinct token is collected with the place it was found, in
 this order: the To, Cc, Delivered-To and X-Original-To addresses (our
@@ -24,12 +27,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
 
 from approvals.replies import mailparts
+from approvals.replies.absence import read_away_until
+from approvals.replies.delegation import (
+    BOTH_VERDICT_AND_DELEGATION,
+    DelegationReading,
+    read_delegation,
+)
 from approvals.replies.kinds import (
     AuthResult,
     ReplyKind,
@@ -49,6 +59,7 @@ from approvals.replies.verdicts import (
 from approvals.tokens import find_tokens
 
 _TOKEN_HEADERS = ("to", "cc", "delivered-to", "x-original-to")
+_HIDDEN_DELEGATION = "hidden HTML text holds a delegation: ignored"
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,13 @@ class ParsedReply:
     authentication_results: tuple[AuthResult, ...]
     tokens: tuple[TokenSighting, ...] = ()  # every distinct token; ``token`` is the first
     on_behalf_of: str | None = None  # a Sender: address other than the From: address
+    # The evidence: the line of the new text (or the subject) the verdict was read from,
+    # stripped, at most 500 characters; None without a verdict.
+    verdict_line: str | None = None
+    # The lower-cased address a delegation instruction in the new text names (replies only).
+    delegate_to: str | None = None
+    # The end of the absence an out-of-office auto-reply states (auto-replies only).
+    away_until: date | None = None
 
     def __repr__(self) -> str:  # the token is a credential: keep it out of logs
         token = "<set>" if self.token else None
@@ -151,16 +169,22 @@ def _parse(raw: bytes) -> ParsedReply:
     reading_of_body = read_body(body, html=is_html)
     new_text = reading_of_body.new_text
     reasons: list[str] = [kind_reason] if kind_reason else []
+    verdict: Verdict | None = None
+    verdict_line: str | None = None
+    delegate_to: str | None = None
+    away_until: date | None = None
+    comment = ""
     if kind is ReplyKind.REPLY:
-        reading = _visible_verdict(reading_of_body, subject)
-        if reading.verdict is not None and message.is_multipart():
-            reading = _agreeing(reading, _shown_parts(message, body_part), subject)
-        verdict = reading.verdict
-        comment = _without_sign_off(reading.comment, mailparts.header(message, "from"), sender)
-        reasons += reading.reasons
+        answer = _read_answer(message, body_part, reading_of_body, subject)
+        verdict, verdict_line, delegate_to = answer.verdict, answer.line, answer.delegate_to
+        comment = _without_sign_off(answer.comment, mailparts.header(message, "from"), sender)
+        reasons += answer.reasons
     else:
-        verdict, comment = None, ""
         reasons.append(f"no verdict from an {kind.value.replace('_', '-')}")
+        if kind is ReplyKind.AUTO_REPLY:
+            absence = read_away_until(new_text, mailparts.sent_on(message))
+            away_until = absence.until
+            reasons += absence.reasons
     tokens = _find_tokens(message, subject, body, body_part)
     return ParsedReply(
         verdict=verdict,
@@ -169,6 +193,9 @@ def _parse(raw: bytes) -> ParsedReply:
         token=tokens[0].token if tokens else None,
         tokens=tokens,
         on_behalf_of=_on_behalf_of(message, sender),
+        verdict_line=verdict_line,
+        delegate_to=delegate_to,
+        away_until=away_until,
         kind=kind,
         reasons=tuple(reasons),
         sender=sender,
@@ -296,6 +323,96 @@ def _visible_verdict(body: BodyReading, subject: str) -> VerdictReading:
     return read_verdict(body.new_text, subject)
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """What a person's reply says: a verdict (with its comment and line) or a delegation."""
+
+    verdict: Verdict | None
+    comment: str
+    line: str | None
+    delegate_to: str | None
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _ShownPart:
+    """Another text part of the reply that a client may show, read as the body is."""
+
+    html: bool
+    body: BodyReading
+
+
+def _read_answer(
+    message: Message, body_part: Message | None, body: BodyReading, subject: str
+) -> _Answer:
+    """The verdict and the delegation of the new text, each only if every part a client
+    may show agrees, and neither if the reply holds both."""
+    reading = _visible_verdict(body, subject)
+    delegation = _visible_delegation(body)
+    others: list[_ShownPart] = []
+    if message.is_multipart() and (reading.verdict or delegation.delegate_to):
+        others = [_read_shown(part) for part in _shown_parts(message, body_part)]
+    if reading.verdict is not None:
+        reading = _agreeing(reading, others, subject)
+    delegation, shown_elsewhere = _agreeing_delegation(delegation, others)
+    reasons = (*reading.reasons, *delegation.reasons)
+    if reading.verdict is not None and (delegation.seen or shown_elsewhere):
+        both = () if BOTH_VERDICT_AND_DELEGATION in reasons else (BOTH_VERDICT_AND_DELEGATION,)
+        return _Answer(None, "", None, None, (*reasons, *both))
+    line = reading.line if reading.verdict is not None else None
+    return _Answer(reading.verdict, reading.comment, line, delegation.delegate_to, reasons)
+
+
+def _read_shown(part: Message) -> _ShownPart:
+    html = mailparts.content_type(part) in _HTML_TYPES
+    return _ShownPart(html, read_body(mailparts.part_text(part), html=html))
+
+
+def _visible_delegation(body: BodyReading) -> DelegationReading:
+    """The delegation the new text holds, refused when the reply may not show it as read.
+
+    A delegation in hidden HTML text is never read; beside a visible one it refuses
+    that too, as hidden verdict words refuse a verdict.
+    """
+    hidden = any(read_delegation(text).seen for text in body.hidden_texts)
+    reading = read_delegation(body.new_text)
+    if reading.delegate_to is None:
+        if hidden:
+            return replace(reading, reasons=(*reading.reasons, _HIDDEN_DELEGATION))
+        return reading
+    if hidden:
+        why = f"{_HIDDEN_DELEGATION}; the visible one is refused too"
+        return DelegationReading(None, (why,), seen=True)
+    if body.doubts:
+        why = f"delegation not read as shown: {body.doubts[0]}"
+        return DelegationReading(None, (why,), seen=True)
+    return reading
+
+
+def _agreeing_delegation(
+    reading: DelegationReading, others: Sequence[_ShownPart]
+) -> tuple[DelegationReading, bool]:
+    """The body's delegation if every other part a client may show names the same target
+    (a plain part may name none); and whether an HTML part shows a delegation at all."""
+    shown_elsewhere = False
+    for other in others:
+        other_reading = read_delegation(other.body.new_text)
+        target = other_reading.delegate_to
+        hidden = any(read_delegation(text).seen for text in other.body.hidden_texts)
+        shown_elsewhere = shown_elsewhere or (other.html and other_reading.seen)
+        if reading.delegate_to is None:
+            continue
+        if hidden or (target != reading.delegate_to and (other.html or target is not None)):
+            said = target or "no delegation"
+            return DelegationReading(
+                None,
+                (f"the parts of the reply disagree on the delegation: the text names "
+                 f"{reading.delegate_to}, another part {said}",),
+                seen=True,
+            ), shown_elsewhere  # fmt: skip
+    return reading, shown_elsewhere
+
+
 def unflow(text: str, *, delsp: bool = False) -> str:
     """A format=flowed body (RFC 3676) as its reader sees it: soft line breaks joined.
 
@@ -328,7 +445,9 @@ def unflow(text: str, *, delsp: bool = False) -> str:
 _HTML_TYPES = frozenset({"text/html", "text/x-amp-html"})
 
 
-def _agreeing(reading: VerdictReading, others: Sequence[Message], subject: str) -> VerdictReading:
+def _agreeing(
+    reading: VerdictReading, others: Sequence[_ShownPart], subject: str
+) -> VerdictReading:
     """The body's verdict, if every other part a client may show agrees with it.
 
     An HTML part (the alternative most clients show, Gmail's AMP part) must give the
@@ -336,8 +455,7 @@ def _agreeing(reading: VerdictReading, others: Sequence[Message], subject: str) 
     """
     assert reading.verdict is not None
     for part in others:
-        html = mailparts.content_type(part) in _HTML_TYPES
-        body = read_body(mailparts.part_text(part), html=html)
+        html, body = part.html, part.body
         other = _visible_verdict(body, subject)
         if html and other.verdict is not reading.verdict:
             said = other.verdict.value if other.verdict else "no verdict"

@@ -133,6 +133,9 @@ class VerdictReading:
     verdict: Verdict | None
     comment: str
     reasons: tuple[str, ...]
+    # The evidence: the line (or subject) the verdict was read from, as written; None
+    # without a verdict.
+    line: str | None = None
 
 
 def fold(text: str) -> str:
@@ -160,7 +163,7 @@ def _fold_char(char: str) -> str:
     return folded
 
 
-def _visible(text: str) -> str:
+def visible(text: str) -> str:
     return _IGNORED.sub("", text)
 
 
@@ -170,7 +173,7 @@ def _words(folded: str) -> list[_Word]:
 
 def _key(phrase: str) -> tuple[str, ...]:
     """A table entry as the reader sees it: visible, folded, split into words."""
-    words = tuple(m.group() for m in _TOKEN_WORD.finditer(fold(_visible(phrase))))
+    words = tuple(m.group() for m in _TOKEN_WORD.finditer(fold(visible(phrase))))
     if not words:
         raise ValueError(f"approvals/replies/languages.py: entry {phrase!r} holds no word")
     return words
@@ -234,6 +237,7 @@ _NEGATIONS_LATER = _plain_table(
 _CONDITIONS = _plain_table(t for lang in LANGUAGES for t in lang.conditions if not _unspaced(t))
 _QUESTIONS = _plain_table(t for lang in LANGUAGES for t in lang.questions)
 _CONTRASTS = _plain_table(c for c in CONTRASTS if not _unspaced(c))
+_QUALIFIERS = (_NEGATIONS_LATER, _CONDITIONS, _CONTRASTS)
 # Japanese and Chinese: a contrast opens a run of letters ("ただし金曜以降").
 _UNSPACED_CONTRASTS = tuple("".join(_key(c)) for c in CONTRASTS if _unspaced(c))
 # "I"/"we" before a past participle report what was done ("We approved it last week"); a
@@ -314,7 +318,7 @@ def _hit_at(words: list[_Word], start: int, folded: str) -> _Hit | None:
 def _read_line(line: str) -> tuple[Verdict | None, int, str]:
     """(verdict, end of the verdict in ``line``, reason). end is -1 when there is none.
 
-    ``line`` has no ignored characters (see ``_visible``). Reasons quote it as written:
+    ``line`` has no ignored characters (see ``visible``). Reasons quote it as written:
     fold keeps offsets.
     """
     folded = fold(line)
@@ -453,12 +457,12 @@ def _clean_comment(text: str) -> str:
 def read_verdict(new_text: str, subject: str) -> VerdictReading:
     """The verdict in ``new_text`` (or, if it is empty, in ``subject``), comment and reasons."""
     lines = new_text.split("\n")
-    visible = [_visible(line) for line in lines] if _IGNORED.search(new_text) else lines
-    candidates = [i for i, line in enumerate(visible) if line.strip()]
+    shown = [visible(line) for line in lines] if _IGNORED.search(new_text) else lines
+    candidates = [i for i, line in enumerate(shown) if line.strip()]
     if not candidates:
         return _read_subject(subject)
     index = candidates[0]
-    greeting = visible[index]
+    greeting = shown[index]
     if (
         len(candidates) > 1
         and _GREETING.match(fold(greeting))
@@ -470,20 +474,20 @@ def read_verdict(new_text: str, subject: str) -> VerdictReading:
             None, "", (f"line {index + 1} holds a bidi override or strike-through overlay: "
                        "the text read is not the text shown",)
         )  # fmt: skip
-    line = visible[index]
+    line = shown[index]
     verdict, end, reason = _read_line(line)
-    quoted = _shorten(line)
+    quoted = shorten(line)
     if verdict is None:
         return VerdictReading(None, "", (f"no verdict in line {index + 1} ({reason}): '{quoted}'",))
     later = [i for i in candidates if i > index]
-    if later and _conditions(line, visible[later[0]], verdict):
+    if later and _conditions(line, shown[later[0]], verdict):
         return VerdictReading(
             None,
             "",
-            (f"line {later[0] + 1} makes line {index + 1} conditional: '{_shorten(line)}…'",),
+            (f"line {later[0] + 1} makes line {index + 1} conditional: '{shorten(line)}…'",),
         )
     if later:
-        other, _, _ = _read_line(visible[later[0]])
+        other, _, _ = _read_line(shown[later[0]])
         if other is not None and other is not verdict:
             return VerdictReading(
                 None,
@@ -494,7 +498,7 @@ def read_verdict(new_text: str, subject: str) -> VerdictReading:
                 ),
             )
     rest = lines[index][_written_offset(lines[index], end) :]
-    after = "\n".join([visible[index][end:], *visible[index + 1 :]])
+    after = "\n".join([shown[index][end:], *shown[index + 1 :]])
     taken_back = takes_back_verdict(after, verdict)
     if taken_back:
         return VerdictReading(
@@ -502,7 +506,10 @@ def read_verdict(new_text: str, subject: str) -> VerdictReading:
         )
     comment = _clean_comment("\n".join([rest, *lines[index + 1 :]]))
     return VerdictReading(
-        verdict, comment, (f"verdict '{verdict.value}' from line {index + 1}: '{quoted}'",)
+        verdict,
+        comment,
+        (f"verdict '{verdict.value}' from line {index + 1}: '{quoted}'",),
+        _evidence(lines[index]),
     )
 
 
@@ -550,7 +557,7 @@ def takes_back_verdict(text: str, verdict: Verdict) -> str:
 
 
 def _written_offset(line: str, offset: int) -> int:
-    """Where ``offset`` of ``_visible(line)`` is in ``line``: comments keep bidi marks."""
+    """Where ``offset`` of ``visible(line)`` is in ``line``: comments keep bidi marks."""
     if not _IGNORED.search(line):
         return offset
     seen = 0
@@ -589,43 +596,56 @@ _MAILTO_SUBJECT = re.compile(
 
 
 def _read_subject(subject: str) -> VerdictReading:
-    unprefixed = _SUBJECT_PREFIX.sub("", _visible(subject or "")).strip()
+    unprefixed = _SUBJECT_PREFIX.sub("", visible(subject or "")).strip()
     mailto = _MAILTO_SUBJECT.match(unprefixed)
     if mailto:
-        return _read_mailto_subject(mailto.group("verdict"), mailto.group("title"))
+        return _read_mailto_subject(subject, mailto.group("verdict"), mailto.group("title"))
     bare = _REFERENCE.sub("", unprefixed).strip()
     if not bare:
         return VerdictReading(None, "", ("no new text and no verdict in the subject",))
     verdict, end, reason = _read_line(bare)
     if verdict is None or _clean_comment(bare[end:]):
         return VerdictReading(
-            None, "", (f"no new text, and the subject is not a verdict phrase: '{_shorten(bare)}'",)
+            None, "", (f"no new text, and the subject is not a verdict phrase: '{shorten(bare)}'",)
         )
     return VerdictReading(
-        verdict, "", (f"verdict '{verdict.value}' from the subject: '{_shorten(bare)}'",)
+        verdict,
+        "",
+        (f"verdict '{verdict.value}' from the subject: '{shorten(bare)}'",),
+        _evidence(subject),
     )
 
 
-def _read_mailto_subject(verdict_part: str, title: str) -> VerdictReading:
+def _read_mailto_subject(subject: str, verdict_part: str, title: str) -> VerdictReading:
     """ "APPROVE [APR-…] Deploy 4.2": the words before the tag decide; the title after it is
     the request's, unless it holds a verdict of the other side."""
     verdict, end, _ = _read_line(verdict_part)
     if verdict is None or _clean_comment(verdict_part[end:]):
         return VerdictReading(
             None, "", (f"no new text, and the subject is not a verdict phrase: "
-                       f"'{_shorten(verdict_part)}'",)
+                       f"'{shorten(verdict_part)}'",)
         )  # fmt: skip
-    if _opposite_phrase(_visible(title[:_MENTION_LIMIT]), verdict):
+    if _opposite_phrase(visible(title[:_MENTION_LIMIT]), verdict):
         return VerdictReading(
-                None, "", (f"the subject says {verdict.value} but its title '{_shorten(title)}' "
+                None, "", (f"the subject says {verdict.value} but its title '{shorten(title)}' "
                            "says otherwise",)
             )  # fmt: skip
     return VerdictReading(
-        verdict, "", (f"verdict '{verdict.value}' from the subject: '{_shorten(verdict_part)}'",)
+        verdict,
+        "",
+        (f"verdict '{verdict.value}' from the subject: '{shorten(verdict_part)}'",),
+        _evidence(subject),
     )
 
 
-def _shorten(text: str, limit: int = 80) -> str:
+_EVIDENCE_LIMIT = 500  # characters of a verdict line kept as evidence
+
+
+def _evidence(line: str) -> str:
+    return line.strip()[:_EVIDENCE_LIMIT]
+
+
+def shorten(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -639,8 +659,8 @@ def verdict_phrases(text: str) -> list[str]:
     For text a reader cannot see (hidden HTML): a verdict word there is a reason
     to refuse the reply, wherever it stands.
     """
-    visible = _visible(text[:_MENTION_LIMIT])
-    folded = fold(visible)
+    shown = visible(text[:_MENTION_LIMIT])
+    folded = fold(shown)
     words = _words(folded)
     found: list[str] = []
     index = 0
@@ -649,18 +669,63 @@ def verdict_phrases(text: str) -> list[str]:
         if hit is None:
             index += 1
             continue
-        found.append(visible[hit.start_char : hit.end_char])
+        found.append(shown[hit.start_char : hit.end_char])
         index = hit.end_word
     return found
+
+
+def qualifier(text: str) -> str:
+    """The first negation, condition or contrast anywhere in ``text``, as written, or "".
+
+    For instructions other than a verdict (a delegation): a word of these tables in
+    their sentence ("unless", "nicht", "pas", "但是") makes them negated or conditional.
+    """
+    shown = visible(text[:_MENTION_LIMIT])
+    folded = fold(shown)
+    words = _words(folded)
+    unspaced = (*_UNSPACED_CONDITIONS, *_UNSPACED_NEGATIONS, *_UNSPACED_CONTRASTS)
+    for index, word in enumerate(words):
+        if any(_find(words, index, table, folded) for table in _QUALIFIERS) or (
+            _UNSPACED.search(word.text) and any(marker in word.text for marker in unspaced)
+        ):
+            return shown[word.start : word.end]
+    return ""
+
+
+def opening_verdict(text: str) -> str:
+    """The verdict phrase ``text`` opens with (after fillers: "I approve"), as written, or "":
+    a strong phrase, or a weak word that is all ``text`` says ("No.")."""
+    shown = visible(text[:_OPENING_LIMIT])
+    folded = fold(shown)
+    words = _words(folded)
+    start = _after_fillers(words, 0, folded)
+    hit = _hit_at(words, start, folded) if start < len(words) else None
+    if hit is None or not (hit.strong or hit.end_word == len(words)):
+        return ""
+    return shown[hit.start_char : hit.end_char]
+
+
+_OPENING_LIMIT = 200  # characters of a sentence read for the verdict it opens with
+
+
+def opens_with_question_particle(text: str) -> bool:
+    """Does ``text`` open with a question particle (Turkish "mı", Japanese "か")?"""
+    folded = fold(visible(text[:40]))
+    words = _words(folded)
+    return (
+        bool(words)
+        and not folded[: words[0].start].strip()
+        and (_find(words, 0, _QUESTIONS, folded) is not None)
+    )
 
 
 def takes_back(line: str) -> str:
     """Why ``line``, cut from the new text as a quote, signature or footer, reads as the
     approver taking a verdict back ("not for prod", "But legal wrote…"), or ""."""
-    visible = _visible(line).strip()
-    folded = fold(visible[:40])  # the opening words decide; attribution lines are long
+    shown = visible(line).strip()
+    folded = fold(shown[:40])  # the opening words decide; attribution lines are long
     if _opens_with_take_back(_words(folded), folded, negation_counts=True):
-        return f"'{_shorten(visible)}' opens by taking something back"
+        return f"'{shorten(shown)}' opens by taking something back"
     return ""
 
 
