@@ -1,10 +1,13 @@
-"""Render a notification from a jinja2 template set into an EmailMessage.
+"""Render a mail from a jinja2 template set into an EmailMessage.
 
-A theme is a folder ``<templates_dir>/<theme>/`` holding ``subject.txt``,
-``body.txt`` and (unless the sender is plain-text only) ``body.html``. The
-HTML template is autoescaped; a missing variable is an error that names the
-template file, so a typo in an admin's template fails loudly at request time
-instead of mailing "None" to an approver.
+A template set is a folder under ``<templates_dir>`` (a theme such as
+``default``, or a folder inside one such as ``default/de/reminder``) holding
+``subject.txt``, ``body.txt`` and (unless the mail is plain text only)
+``body.html``. The HTML template is autoescaped; a missing variable is an
+error that names the template file, so a typo in an admin's template fails
+loudly at request time instead of mailing "None" to an approver. Which folder
+serves which mail (kinds, languages, fallbacks) is the caller's business:
+:func:`first_template_folder` only picks the first of the folders it is given.
 """
 
 from __future__ import annotations
@@ -46,50 +49,97 @@ class RenderedParts:
     html: str | None
 
 
-@lru_cache(maxsize=32)
-def _environment(theme_dir: Path) -> jinja2.Environment:
+# One environment per template folder: themes x languages x kinds of mail.
+@lru_cache(maxsize=256)
+def _environment(folder_dir: Path) -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(theme_dir),
+        loader=jinja2.FileSystemLoader(folder_dir),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
 
 
+def template_files(*, plain_text_only: bool = False) -> tuple[str, ...]:
+    """The files a template set holds: subject and text, and HTML unless plain text only."""
+    return TEMPLATE_FILES[:2] if plain_text_only else TEMPLATE_FILES
+
+
+def first_template_folder(
+    templates_dir: Path, folders: Sequence[str], *, plain_text_only: bool = False
+) -> str | None:
+    """The first of ``folders`` (paths under ``templates_dir``) holding any template file.
+
+    A folder is chosen whole: one holding only some of the files is chosen all the
+    same, and its missing files are errors, so that a mail is never put together
+    from two folders (a German subject over an English body).
+    """
+    names = template_files(plain_text_only=plain_text_only)
+    for folder in folders:
+        folder_dir = templates_dir / folder
+        if any((folder_dir / name).is_file() for name in names):
+            return folder
+    return None
+
+
 def missing_templates(
-    templates_dir: Path, theme: str, *, plain_text_only: bool = False
+    templates_dir: Path, folder: str, *, plain_text_only: bool = False
 ) -> list[str]:
-    """The template files ``theme`` lacks, as paths (empty when it is complete)."""
-    needed = TEMPLATE_FILES[:2] if plain_text_only else TEMPLATE_FILES
-    theme_dir = templates_dir / theme
-    return [str(theme_dir / name) for name in needed if not (theme_dir / name).is_file()]
+    """The template files ``folder`` (a theme, or a folder inside one) lacks, as paths
+    (empty when it is complete)."""
+    folder_dir = templates_dir / folder
+    return [
+        str(folder_dir / name)
+        for name in template_files(plain_text_only=plain_text_only)
+        if not (folder_dir / name).is_file()
+    ]
 
 
 def render_parts(
-    templates_dir: Path, theme: str, context: Mapping[str, Any], *, plain_text_only: bool = False
+    templates_dir: Path, folder: str, context: Mapping[str, Any], *, plain_text_only: bool = False
 ) -> RenderedParts:
-    """Render subject, text and HTML of ``theme``; raises ConfigError naming the file at fault."""
-    theme_dir = (templates_dir / theme).resolve()
-    if not theme_dir.is_dir():
+    """Render subject, text and HTML of ``folder`` (a theme, or a folder inside one);
+    raises ConfigError naming the file (and line) at fault."""
+    folder_dir = (templates_dir / folder).resolve()
+    if not folder_dir.is_dir():
         raise ConfigError(
-            f'template theme "{theme}": folder {theme_dir} does not exist; '
-            f"create it with {', '.join(TEMPLATE_FILES)}"
+            f'template theme "{folder}": folder {folder_dir} does not exist; '
+            f"create it with {', '.join(template_files(plain_text_only=plain_text_only))}"
         )
-    environment = _environment(theme_dir)
+    environment = _environment(folder_dir)
 
     def render(name: str) -> str:
         try:
             return environment.get_template(name).render(context)
-        except jinja2.TemplateNotFound:
-            raise ConfigError(f"{theme_dir / name}: template file is missing") from None
+        except jinja2.TemplateNotFound as exc:
+            if exc.name != name:  # an {% include %} of a file that is not there
+                raise ConfigError(
+                    f"{folder_dir / name}: includes {exc.name}, which is missing"
+                ) from None
+            raise ConfigError(f"{folder_dir / name}: template file is missing") from None
         except jinja2.TemplateError as exc:
-            line = getattr(exc, "lineno", None)
+            line = _template_line(exc, folder_dir / name)
             where = f", line {line}" if line else ""
-            raise ConfigError(f"{theme_dir / name}{where}: {exc.message}") from None
+            raise ConfigError(f"{folder_dir / name}{where}: {exc.message}") from None
 
     subject = " ".join(render("subject.txt").split())  # a subject is one line
     html = None if plain_text_only else render("body.html")
     return RenderedParts(subject=subject, text=render("body.txt"), html=html)
+
+
+def _template_line(exc: jinja2.TemplateError, path: Path) -> int | None:
+    """The line of ``path`` at fault: a syntax error carries it; an error while rendering
+    (an undefined variable) is found in the traceback, where jinja2 puts the template's
+    own file and line in place of the compiled code's."""
+    line: int | None = getattr(exc, "lineno", None)
+    if line:
+        return line
+    traceback, filename = exc.__traceback__, str(path)
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == filename:
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return line
 
 
 def build_message(
@@ -136,13 +186,13 @@ def build_message(
             message.attach(part)
     message["From"] = _address_header(sender, charset)
     message["To"] = _address_header(to, charset)
-    message["Subject"] = _text_header(parts.subject, charset)
+    message["Subject"] = _text_header("Subject", parts.subject, charset)
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = f"<{message_id}>"
     if reply_to:
         message["Reply-To"] = _address_header(reply_to, charset)
     for name, value in (headers or {}).items():
-        message[name] = _text_header(value, charset)
+        message[name] = _text_header(name, value, charset)
     return message
 
 
@@ -162,8 +212,10 @@ def _boundary() -> str:
     return "=_apr_" + secrets.token_hex(16)
 
 
-def _text_header(value: str, charset: str) -> str:
-    return value if value.isascii() else Header(value, "utf-8").encode()
+def _text_header(name: str, value: str, charset: str) -> str:
+    # The header's name counts towards the first line: without it a long encoded value
+    # is folded onto a line of its own, which readers decode with a leading space.
+    return value if value.isascii() else Header(value, "utf-8", header_name=name).encode()
 
 
 def _address_header(value: str, charset: str) -> str:
