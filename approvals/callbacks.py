@@ -21,10 +21,11 @@ from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from approvals.models import ApprovalRequest, RequestRow, RequestStatus
+from approvals.models import ApprovalRequest, EventKind, RequestRow, RequestStatus
 from approvals.requests import snapshot
-from approvals.settings import CallbackSettings
+from approvals.settings import CallbackSettings, EngineSettings
 from approvals.store import reading, transaction
+from approvals.workflow.history import record_event
 from mailio.config import TimeoutSettings
 from mailio.errors import MailIOError
 from mailio.http import post_json
@@ -52,8 +53,9 @@ class CallbackDelivery:
     def add(self, callback: DecisionCallback) -> None:
         self._callbacks.append(callback)
 
-    def deliver(self, webhook: CallbackSettings, only: str | None = None) -> int:
+    def deliver(self, settings: EngineSettings, only: str | None = None) -> int:
         """Deliver undelivered final statuses (or just request ``only``); returns how many."""
+        webhook = settings.callback
         if not self._callbacks and not webhook.url:
             return 0
         now = self._clock()
@@ -80,7 +82,11 @@ class CallbackDelivery:
                 ).rowcount  # type: ignore[attr-defined]
                 if claimed != 1:
                     continue
-                request = snapshot(session, session.get(RequestRow, request_id))  # type: ignore[arg-type]
+                request = snapshot(
+                    session,
+                    session.get(RequestRow, request_id),  # type: ignore[arg-type]
+                    settings.policy.mode,
+                )  # type: ignore[arg-type]
             if not self._call_everyone(request, webhook):
                 continue  # the claim lapses and a later cycle tries again
             with transaction(self._db) as session:
@@ -88,6 +94,14 @@ class CallbackDelivery:
                     update(RequestRow)
                     .where(col(RequestRow.id) == request_id)
                     .values(callback_delivered_at=now)
+                )
+                record_event(
+                    session.connection(),
+                    request_id,
+                    EventKind.OUTCOME,
+                    now,
+                    actor="engine",
+                    detail=f"{request.status} told to the workflow system",
                 )
             delivered += 1
         return delivered

@@ -13,13 +13,17 @@ class Disposition:
     action: Literal["delete", "move", "keep"]
     folder: str = ""
 
+    def __post_init__(self) -> None:
+        if (self.action == "move") != bool(self.folder.strip()):
+            raise ValueError(f"disposition {self.action!r}: a folder goes with move, and only")
+
     @classmethod
     def parse(cls, text: str) -> Disposition:
         if text in ("delete", "keep"):
             return cls(text)  # type: ignore[arg-type]
         folder = text.removeprefix("move:")
         if folder != text and folder.strip():
-            return cls("move", folder)
+            return move_to(folder)
         raise ValueError(f'disposition {text!r}: expected "delete" or "move:<Folder>"')
 
     def __str__(self) -> str:

@@ -20,13 +20,17 @@ from approvals import requests
 from approvals.callbacks import CallbackDelivery, DecisionCallback
 from approvals.errors import SchemaOutdated
 from approvals.inbox.polling import poll_mailbox, process_report
-from approvals.models import ApprovalRequest, NotificationLog
+from approvals.mails import missing_mail_templates
+from approvals.models import ApprovalRequest, Event, NotificationLog
 from approvals.outbox import dispatch_due
 from approvals.reports import DispatchReport, ProcessReport
 from approvals.selftest import probe_configuration
 from approvals.settings import EngineSettings
 from approvals.store import SchemaStatus, exclusive, open_database, schema_state
-from mailio.compose import Attachment, missing_templates
+from approvals.workflow.delegation import delegate, set_absence
+from approvals.workflow.history import EventCallback, EventFeed, events_of
+from approvals.workflow.timers import TimerReport, expire_due, run_timers
+from mailio.compose import Attachment
 from mailio.config import RetrySettings
 from mailio.errors import ConfigError
 from mailio.factory import build_mailbox, build_sender
@@ -68,6 +72,7 @@ class ApprovalEngine:
             settings.store.url, base_dir=settings.base_dir, config_path=settings.config_path
         )
         self._callbacks = CallbackDelivery(self._db, clock)
+        self._events = EventFeed(self._db)
         self._senders: list[Sender] | None = None  # kept across calls; rebuilt on reload
 
     @classmethod
@@ -110,26 +115,35 @@ class ApprovalEngine:
     def request_approval(
         self,
         title: str,
-        approvers: Iterable[str],
+        approvers: Iterable[str] | str | None = None,
         details: dict[str, Any] | None = None,
         external_id: str | None = None,
         template: str | None = None,
         attachments: Sequence[Attachment] = (),
+        **workflow: Any,
     ) -> ApprovalRequest:
-        """Store a request and one queued notification per approver, in one transaction.
+        """Store a request and queue its first stage's notifications, in one transaction.
 
         Returns at once; ``dispatch_pending`` sends. Asking again with the same
-        ``external_id`` returns the first request and queues nothing.
+        ``external_id`` returns the first request and queues nothing. ``workflow``:
+        ``language``, ``policy`` ("all" | "any" | "quorum:N"), ``stages``, ``due``
+        (datetime or timedelta), ``reminders`` ({"after", "every", "max"} or None),
+        ``escalate_to`` and ``escalate_after``; see README, "The workflow".
         """
-        new = requests.NewRequest(
-            title=title,
-            approvers=requests.parse_approvers(approvers),
-            details=details or {},
+        new = requests.new_request(
+            self._settings,
+            self._clock(),
+            title,
+            approvers,
+            details=details,
             external_id=external_id,
             template=template,
             attachments=attachments,
+            **workflow,
         )
-        return requests.create_request(self._db, self._settings, new, self._clock())
+        created = requests.create_request(self._db, self._settings, new, self._clock())
+        self._events.publish()
+        return created
 
     def dispatch_pending(self, limit: int = 500) -> DispatchReport:
         """Send queued notifications that are due; returns what happened."""
@@ -142,14 +156,14 @@ class ApprovalEngine:
     def process_replies(self) -> ProcessReport:
         """One poll cycle: read at most ``max_messages`` replies and apply them."""
         inbound = self._settings.inbound
-        requests.expire_overdue(self._db, self._clock())
+        expire_due(self._db, self._settings, self._clock())
         with exclusive(self._db, f"poll {inbound.server} {inbound.folder}") as ours:
             if not ours:
                 log.info("another instance is polling %s now; skipping", inbound.folder)
                 return ProcessReport(problems=("another instance was polling this folder",))
             mailbox = self._mailbox_factory(self._settings)
             judgements, problems = poll_mailbox(self._db, self._settings, mailbox, self._clock())
-        self._deliver_callbacks()  # the decisions are committed, whatever the mailbox did
+        self._after_commit()  # the decisions are committed, whatever the mailbox did
         return process_report(judgements, problems)
 
     def reprocess(self, message_id: str) -> bool:
@@ -162,28 +176,61 @@ class ApprovalEngine:
         """
         return requests.forget_refused_reply(self._db, message_id)
 
-    def _deliver_callbacks(self, only: str | None = None) -> int:
-        return self._callbacks.deliver(self._settings.callback, only)
+    def _after_commit(self, only: str | None = None) -> None:
+        """Tell callbacks and the webhook about final statuses, then on_event callbacks."""
+        self._callbacks.deliver(self._settings, only)
+        self._events.publish()
 
     # ---- looking up ---------------------------------------------------------------------
 
     def on_decision(self, callback: DecisionCallback) -> DecisionCallback:
         """Call ``callback(request)`` once per final status. Usable as a decorator."""
         self._callbacks.add(callback)
-        self._deliver_callbacks()
+        self._after_commit()
+        return callback
+
+    def on_event(self, callback: EventCallback) -> EventCallback:
+        """Call ``callback(event)`` for every history event committed from now on."""
+        self._events.add(callback)
         return callback
 
     def get(self, request_id: str) -> ApprovalRequest:
-        return requests.get_request(self._db, request_id)
+        return requests.get_request(self._db, request_id, self._settings.policy.mode)
 
     def find(self, *, external_id: str) -> ApprovalRequest | None:
-        return requests.find_request(self._db, external_id)
+        return requests.find_request(self._db, external_id, self._settings.policy.mode)
 
     def cancel(self, request_id: str) -> ApprovalRequest:
-        """Cancel a pending request; its notifications not yet sent are not sent (outbox)."""
-        requests.cancel_request(self._db, request_id, self._clock())
-        self._deliver_callbacks(only=request_id)
+        """Cancel a pending request: queued notifications are not sent, waiting seats told."""
+        requests.cancel_request(self._db, self._settings, request_id, self._clock())
+        self._after_commit(only=request_id)
         return self.get(request_id)
+
+    # ---- the workflow -------------------------------------------------------------------
+
+    def run_timers(self) -> TimerReport:
+        """Deadlines, escalations and reminders that are due (``serve`` runs it every minute)."""
+        report = run_timers(self._db, self._settings, self._clock())
+        self._after_commit()
+        return report
+
+    def delegate(self, request_id: str, from_approver: str, to_approver: str) -> ApprovalRequest:
+        """Hand ``from_approver``'s waiting seat to ``to_approver``, who gets their own token."""
+        delegate(self._db, self._settings, request_id, from_approver, to_approver, self._clock())
+        self._after_commit()
+        return self.get(request_id)
+
+    def set_absence(self, approver: str, delegate: str, start: datetime, end: datetime) -> None:
+        """Between ``start`` and ``end``, ``approver``'s new notifications go to ``delegate``."""
+        set_absence(self._db, approver, delegate, start, end, self._clock())
+
+    def history(self, request_id: str) -> list[Event]:
+        self.get(request_id)  # UnknownRequest for an unknown id, not an empty history
+        return events_of(self._db, request_id)
+
+    def raw_reply(self, request_id: str, message_id: str) -> bytes | None:
+        """The raw reply a decision was read from (None once [store] keep_raw_days passed)."""
+        return requests.raw_reply(self._db, request_id, message_id)
 
     def test_configuration(self, to: str | None = None) -> list[ProbeStep]:
         """Send a test message through each outbound server and open the reply folder."""
@@ -221,7 +268,7 @@ def check_settings(settings: EngineSettings) -> None:
 def _check_templates(settings: EngineSettings) -> None:
     """Fail at start-up, not in a caller's request_approval, when the theme is incomplete."""
     outbound = settings.outbound
-    missing = missing_templates(
+    missing = missing_mail_templates(
         settings.templates_dir, outbound.theme, plain_text_only=outbound.plain_text_only
     )
     if missing:

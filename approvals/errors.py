@@ -9,7 +9,7 @@
     ├── MessageTooLarge          attachments exceed the configured total size
     └── StoreError               the database failed a statement or cannot be used
         ├── SchemaOutdated       its schema revision is behind or ahead of the code's
-        └── StoreConflict        a unique key is taken (another writer was first)
+        └── StoreConflict        a constraint refused a write (often: another writer was first)
 
 Configuration errors are :class:`mailio.errors.ConfigError`, shared with the
 mail layer so that one ``except`` catches every bad setting. SQLAlchemy's errors
@@ -59,4 +59,4 @@ class SchemaOutdated(StoreError):
 
 
 class StoreConflict(StoreError):
-    """A write was refused because a unique key is taken, normally by a concurrent writer."""
+    """A write was refused by a constraint: normally a unique key a concurrent writer took."""

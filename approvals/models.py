@@ -5,9 +5,16 @@ Tables:
     notification       the outbox: every email the engine sends (the approval request to
                        each approver, answers to unusable replies, receipts), with its
                        delivery log
-    decision           one per approver who decided; unique per (request, approver)
+    decision           one per seat that decided; unique per (request, stage, seat)
     inbox_record       every reply message the engine has seen, keyed by Message-ID,
                        with what was done with it; this is what makes replays harmless
+    request_event      the request's history: requested, notified, reminded, escalated,
+                       delegated, decision, away, bounced, closed, outcome
+    absence            out-of-office rules: an approver's new notifications go to a delegate
+
+A *seat* is the place an approver was asked to decide for: a delegate decides in
+the delegator's seat, so policies count seats, not people; every escalation
+approver shares the one escalation seat of a stage.
 
 Rows never leave the engine: callers get :class:`ApprovalRequest` and
 :class:`Decision` snapshots.
@@ -64,6 +71,7 @@ class NotificationStatus(StrEnum):
 
 class ReplyStatus(StrEnum):
     DECIDED = "decided"  # a decision was recorded
+    DELEGATED = "delegated"  # the approver handed their seat on ("Delegate to …")
     IGNORED = "ignored"  # auto-reply, bounce or a replay of a message already handled
     FAILED = "failed"  # could not be used; kept in the failure folder
 
@@ -75,10 +83,24 @@ class RequestRow(SQLModel, table=True):
     external_id: str | None = Field(default=None, unique=True, index=True)
     title: str
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    theme: str | None = None  # None: [outbound] theme; reminders and notices use it later
+    language: str | None = None  # picks templates/<theme>/<language>/
     status: str = Field(default=RequestStatus.PENDING, index=True)
+    # [{"approvers": [...], "policy": "all" | "any" | "quorum:N"}, ...]; None (made before
+    # stages): one stage of its approval notifications' approvers under [policy] mode.
+    stages: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    current_stage: int = 0
     created_at: datetime = Field(sa_type=UtcDateTime)
-    expires_at: datetime = Field(sa_type=UtcDateTime)
+    due_at: datetime = Field(sa_type=UtcDateTime, index=True)  # pending after it: expired
+    expires_at: datetime = Field(sa_type=UtcDateTime)  # the tokens', at or after due_at
     closed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # {"after": s, "every": s, "max": n}: reminders to the current stage's pending seats.
+    reminders: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    escalate_to: list[list[str]] | None = Field(
+        default=None, sa_column=Column(JSON)
+    )  # [addr, name]
+    escalate_at: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
+    escalated_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     # Final status told to callbacks and the webhook: at least once, normally exactly once
     # (see approvals.callbacks).
     callback_claimed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
@@ -86,9 +108,23 @@ class RequestRow(SQLModel, table=True):
 
 
 class NotificationKind(StrEnum):
-    APPROVAL = "approval"  # asks for the decision; carries the token
+    APPROVAL = "approval"  # asks for the decision; carries the token (``via`` says why)
+    REMINDER = "reminder"  # asks again, threaded under an approval; the same token
     ANSWER = "answer"  # tells an approver why their reply could not be used
     RECEIPT = "receipt"  # confirms a recorded decision
+    CLOSED = "closed"  # the request closed without this approver: no action needed
+
+
+class Via(StrEnum):
+    """Why an approval notification went to this person."""
+
+    ASKED = ""  # named by the request (or its stage)
+    DELEGATED = "delegated"  # the seat's approver delegated (API or reply)
+    AWAY = "away"  # the seat's approver has an absence rule
+    ESCALATION = "escalation"  # escalate_to, after escalate_after
+
+
+ESCALATION_SEAT = "*escalation*"  # the seat every escalation approver of a stage shares
 
 
 class NotificationRow(SQLModel, table=True):
@@ -99,6 +135,13 @@ class NotificationRow(SQLModel, table=True):
     kind: str = Field(default=NotificationKind.APPROVAL)
     approver: str = Field(index=True)  # lower-cased addr-spec
     approver_name: str = ""
+    stage: int = 0
+    seat: str = ""  # approval notifications: the seat it decides for (see module docstring)
+    via: str = Via.ASKED
+    on_behalf_of: str | None = None  # the seat's approver, when ``via`` is delegated or away
+    delegated_to: str | None = None  # this seat was handed on: its replies decide nothing
+    next_reminder_at: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
+    reminders_sent: int = 0
     message_id: str = Field(unique=True)  # without angle brackets
     mime: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     status: str = Field(default=NotificationStatus.QUEUED, index=True)
@@ -113,15 +156,44 @@ class NotificationRow(SQLModel, table=True):
 
 class DecisionRow(SQLModel, table=True):
     __tablename__ = "decision"
-    __table_args__ = (UniqueConstraint("request_id", "approver"),)
+    __table_args__ = (UniqueConstraint("request_id", "stage", "seat", name="uq_decision_seat"),)
 
     id: int | None = Field(default=None, primary_key=True)
     request_id: str = Field(foreign_key="approval_request.id", index=True)
-    approver: str
+    stage: int = 0
+    seat: str  # whose place was decided (the approver, a delegator, or ESCALATION_SEAT)
+    approver: str  # who decided
     verdict: str
     comment: str = ""
     decided_at: datetime = Field(sa_type=UtcDateTime)
     message_id: str
+    # The evidence: the line the verdict was read from, how the sender was trusted, and
+    # the raw reply (zlib), kept for [store] keep_raw_days.
+    evidence_line: str | None = None
+    authenticated_by: str = ""
+    raw_reply: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+
+
+class EventRow(SQLModel, table=True):
+    __tablename__ = "request_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: str = Field(foreign_key="approval_request.id", index=True)
+    kind: str  # an EventKind value
+    at: datetime = Field(sa_type=UtcDateTime)
+    actor: str | None = None  # an address, "engine", or "admin:<name>"
+    detail: str = ""
+
+
+class AbsenceRow(SQLModel, table=True):
+    __tablename__ = "absence"
+
+    id: int | None = Field(default=None, primary_key=True)
+    approver: str = Field(index=True)
+    delegate: str
+    starts_at: datetime = Field(sa_type=UtcDateTime)
+    ends_at: datetime = Field(sa_type=UtcDateTime)
+    created_at: datetime = Field(sa_type=UtcDateTime)
 
 
 class InboxRecordRow(SQLModel, table=True):
@@ -140,11 +212,22 @@ class InboxRecordRow(SQLModel, table=True):
 
 @dataclass(frozen=True)
 class Decision:
-    approver: str
+    approver: str  # who decided
     verdict: str  # "approve" or "reject"
     comment: str
     decided_at: datetime
     message_id: str
+    seat: str = ""  # whose place: the approver, a delegator, or "*escalation*"
+    stage: int = 0
+    evidence_line: str | None = None  # the line the verdict was read from
+    authenticated_by: str = ""  # "address match", "address match, DMARC pass (mx…)"
+
+
+@dataclass(frozen=True)
+class Stage:
+    approvers: tuple[str, ...]  # the seats
+    policy: str  # "all" | "any" | "quorum:N"
+    status: RequestStatus  # pending until decided; later stages wait as pending
 
 
 @dataclass(frozen=True)
@@ -154,11 +237,38 @@ class ApprovalRequest:
     title: str
     details: dict[str, Any]
     status: RequestStatus
-    approvers: tuple[str, ...]
+    approvers: tuple[str, ...]  # who may decide now: delegates and escalation included
     decisions: tuple[Decision, ...]
     created_at: datetime
     expires_at: datetime
     closed_at: datetime | None
+    policy: str = "all"  # the current stage's
+    stages: tuple[Stage, ...] = ()
+    current_stage: int = 0
+    due_at: datetime | None = None
+
+
+class EventKind(StrEnum):
+    REQUESTED = "requested"
+    NOTIFIED = "notified"
+    REMINDED = "reminded"
+    ESCALATED = "escalated"
+    DELEGATED = "delegated"
+    DECISION = "decision"
+    AWAY = "away"
+    BOUNCED = "bounced"
+    CLOSED = "closed"
+    OUTCOME = "outcome"  # the final status reached the callbacks and the webhook
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    request_id: str
+    kind: EventKind
+    at: datetime
+    actor: str | None
+    detail: str
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from mailio.outbound.retry import is_retryable, next_attempt_delay, should_retry
 log = logging.getLogger(__name__)
 
 CLAIM_SECONDS = 3600
+_ASKING = (NotificationKind.APPROVAL, NotificationKind.REMINDER)
 
 
 @dataclass(frozen=True)
@@ -74,11 +75,11 @@ def claim_due(db: Engine, now: datetime, limit: int) -> Claim:
             .limit(limit)
             .with_for_update(of=NotificationRow, skip_locked=True)  # type: ignore[arg-type]
         ).all()
-        # An approval request that expired or was cancelled while queued is not sent.
+        # An approval or reminder of a request that closed while queued is not sent.
         closed = [
             row.id
             for row, status in found
-            if row.kind == NotificationKind.APPROVAL and status != RequestStatus.PENDING
+            if row.kind in _ASKING and status != RequestStatus.PENDING
         ]
         rows = [row for row, _ in found if row.id not in closed]
         # Locked (PostgreSQL) or alone in a write transaction (SQLite): nobody else

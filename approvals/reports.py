@@ -10,7 +10,7 @@ class ReplyReport:
     """One reply message: what the engine concluded and why."""
 
     key: str
-    status: str  # decided | ignored | failed (a ReplyStatus value)
+    status: str  # decided | delegated | ignored | failed (a ReplyStatus value)
     reason: str
     request_id: str | None = None
 
@@ -21,6 +21,7 @@ class ProcessReport:
     decided: int = 0
     ignored: int = 0
     failed: int = 0
+    delegated: int = 0
     messages: tuple[ReplyReport, ...] = field(default=(), repr=False)
     problems: tuple[str, ...] = ()  # mailbox steps that failed after the commit
 
@@ -29,6 +30,8 @@ class ProcessReport:
             f"fetched {self.fetched}, decided {self.decided}, "
             f"ignored {self.ignored}, failed {self.failed}"
         )
+        if self.delegated:
+            text += f", delegated {self.delegated}"
         return text + "".join(f"\nproblem: {problem}" for problem in self.problems)
 
 

@@ -7,14 +7,14 @@ Callers never see rows: every function returns frozen values
 from __future__ import annotations
 
 import uuid
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import parseaddr
 from typing import Any
 
 from sqlalchemy import bindparam, delete, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from approvals.errors import MessageTooLarge, RequestClosed, StoreConflict, UnknownRequest
@@ -22,6 +22,7 @@ from approvals.models import (
     ApprovalRequest,
     Decision,
     DecisionRow,
+    EventKind,
     InboxRecordRow,
     NotificationKind,
     NotificationLog,
@@ -30,11 +31,20 @@ from approvals.models import (
     ReplyStatus,
     RequestRow,
     RequestStatus,
+    Via,
 )
-from approvals.notifications import new_message_id, render_notification, sender_domain
 from approvals.settings import EngineSettings
 from approvals.store import reading, transaction
-from approvals.tokens import issue_token
+from approvals.workflow.asking import RequestFacts, Seat, ask
+from approvals.workflow.history import record_event
+from approvals.workflow.stages import (
+    StagePlan,
+    parse_approvers,
+    plan_stages,
+    stages_view,
+    stored_plans,
+)
+from approvals.workflow.timers import close_waiting
 from mailio.compose import Attachment
 
 # request_approval is on the workflow system's hot path: precompiled Core statements
@@ -52,30 +62,105 @@ _SET_MIME = (
 
 @dataclass(frozen=True)
 class NewRequest:
-    """What a caller asks for; checked by :func:`create_request`."""
+    """What a caller asks for, checked (see ApprovalEngine.request_approval)."""
 
     title: str
-    approvers: Sequence[tuple[str, str]]  # (address, display name), from parse_approvers
+    stages: Sequence[StagePlan]
     details: Mapping[str, Any]
+    due_at: datetime
     external_id: str | None = None
     template: str | None = None
     attachments: Sequence[Attachment] = ()
+    language: str | None = None
+    reminders: Mapping[str, Any] | None = None  # {"after": s, "every": s, "max": n}
+    escalate_to: Sequence[tuple[str, str]] = ()
+    escalate_after: timedelta | None = None
 
 
-def parse_approvers(approvers: Iterable[str] | str) -> list[tuple[str, str]]:
-    """(lower-cased address, display name) per distinct approver; ValueError when unusable."""
-    if isinstance(approvers, str):
-        approvers = [approvers]
-    people: dict[str, str] = {}
-    for entry in approvers:
-        name, address = parseaddr(entry)
-        local, at, domain = address.partition("@")
-        if not (local and at and "." in domain):
-            raise ValueError(f"approver {entry!r} is not an email address")
-        people.setdefault(address.lower(), name)
-    if not people:
-        raise ValueError("request_approval needs at least one approver")
-    return list(people.items())
+class _Default:
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT: Any = _Default()  # "as [workflow] says"
+
+
+def new_request(
+    settings: EngineSettings,
+    now: datetime,
+    title: str,
+    approvers: Iterable[str] | str | None,
+    *,
+    details: Mapping[str, Any] | None = None,
+    external_id: str | None = None,
+    template: str | None = None,
+    attachments: Sequence[Attachment] = (),
+    language: str | None = None,
+    policy: str = "all",
+    stages: Sequence[Mapping[str, Any]] | None = None,
+    due: datetime | timedelta | None = None,
+    reminders: Mapping[str, Any] | None = DEFAULT,
+    escalate_to: Iterable[str] | None = None,
+    escalate_after: timedelta | None = None,
+) -> NewRequest:
+    """A caller's request, checked and completed from ``[workflow]``; ValueError names
+    the argument at fault."""
+    workflow = settings.workflow
+    if due is None:
+        due = timedelta(hours=workflow.due_hours)
+    due_at = now + due if isinstance(due, timedelta) else due
+    if due_at.tzinfo is None:
+        raise ValueError("due: give an aware datetime (with a time zone) or a timedelta")
+    if due_at <= now:
+        raise ValueError(f"due: {due_at:%Y-%m-%d %H:%M %Z} is not in the future")
+    if escalate_to is None and escalate_after is None and workflow.escalate_to:
+        escalate_to = workflow.escalate_to
+        escalate_after = timedelta(hours=workflow.escalate_after_hours or 0)
+    escalation = parse_approvers(escalate_to, where="escalate_to") if escalate_to else []
+    if bool(escalation) != (escalate_after is not None):
+        raise ValueError("escalate_to and escalate_after go together: give both or neither")
+    return NewRequest(
+        title=title,
+        stages=plan_stages(approvers, policy, stages),
+        details=details or {},
+        due_at=due_at,
+        external_id=external_id,
+        template=template,
+        attachments=attachments,
+        language=language,
+        reminders=_reminder_plan(settings, reminders),
+        escalate_to=escalation,
+        escalate_after=escalate_after,
+    )
+
+
+def _reminder_plan(
+    settings: EngineSettings, reminders: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """{"after": s, "every": s, "max": n}, or None for no reminders."""
+    if reminders is DEFAULT:
+        configured = settings.workflow.reminders
+        if configured is None or configured.max == 0:
+            return None
+        return {
+            "after": configured.after_hours * 3600,
+            "every": configured.every_hours * 3600,
+            "max": configured.max,
+        }
+    if reminders is None:
+        return None
+    unknown = set(reminders) - {"after", "every", "max"}
+    if unknown:
+        raise ValueError(f"reminders: unknown key(s) {', '.join(sorted(unknown))}")
+    after, every = reminders.get("after"), reminders.get("every", reminders.get("after"))
+    count = reminders.get("max", 1)
+    if not isinstance(after, timedelta) or not isinstance(every, timedelta):
+        raise ValueError('reminders: "after" and "every" must be timedeltas')
+    if after <= timedelta(0) or every <= timedelta(0) or not isinstance(count, int) or count < 0:
+        raise ValueError('reminders: "after" and "every" must be positive, "max" 0 or more')
+    if count == 0:
+        return None
+    return {"after": after.total_seconds(), "every": every.total_seconds(), "max": count}
 
 
 def create_request(
@@ -98,10 +183,21 @@ def create_request(
             "[outbound] max_attachment_bytes; nothing was queued"
         )
     request_id = uuid.uuid4().hex
-    expires_at = now + timedelta(days=settings.tokens.ttl_days)
+    # A token outlives the deadline, so a late reply is still recognised and answered.
+    expires_at = max(now + timedelta(days=settings.tokens.ttl_days), new.due_at)
+    facts = RequestFacts(
+        request_id,
+        new.title,
+        dict(new.details),
+        new.template,
+        new.language,
+        expires_at,
+        new.due_at,
+        dict(new.reminders) if new.reminders else None,
+    )
     try:
         with transaction(db) as session:
-            connection = session.connection()  # Core: see _INSERT_NOTIFICATION
+            connection = session.connection()  # Core: the hot path of a workflow system
             connection.execute(
                 _INSERT_REQUEST,
                 {
@@ -109,14 +205,28 @@ def create_request(
                     "external_id": new.external_id,
                     "title": new.title,
                     "details": dict(new.details),
+                    "theme": new.template,
+                    "language": new.language,
                     "status": RequestStatus.PENDING.value,
+                    "stages": [plan.stored() for plan in new.stages],
+                    "current_stage": 0,
                     "created_at": now,
+                    "due_at": new.due_at,
                     "expires_at": expires_at,
+                    "reminders": facts.reminders,
+                    "escalate_to": [list(person) for person in new.escalate_to] or None,
+                    "escalate_at": now + new.escalate_after if new.escalate_after else None,
                 },
             )
-            for address, name in new.approvers:
-                _queue_notification(
-                    connection, settings, new, request_id, address, name, now, expires_at
+            record_event(connection, request_id, EventKind.REQUESTED, now, detail=new.title)
+            for address, name in new.stages[0].people:
+                ask(
+                    connection,
+                    settings,
+                    facts,
+                    Seat(address, name, 0, address),
+                    now,
+                    attachments=new.attachments,
                 )
     except StoreConflict:
         # Another caller created the same external_id between our check and our insert.
@@ -124,82 +234,29 @@ def create_request(
         if existing is None:
             raise
         return existing
-    return ApprovalRequest(
-        id=request_id,
-        external_id=new.external_id,
-        title=new.title,
-        details=dict(new.details),
-        status=RequestStatus.PENDING,
-        approvers=tuple(address for address, _ in new.approvers),
-        decisions=(),
-        created_at=now,
-        expires_at=expires_at,
-        closed_at=None,
-    )
+    return get_request(db, request_id, settings.policy.mode)
 
 
-def _queue_notification(
-    connection: Connection,
-    settings: EngineSettings,
-    new: NewRequest,
-    request_id: str,
-    address: str,
-    name: str,
-    now: datetime,
-    expires_at: datetime,
-) -> None:
-    message_id = new_message_id(sender_domain(settings.outbound))
-    notification_id = connection.execute(
-        _INSERT_NOTIFICATION,
-        {
-            "request_id": request_id,
-            "kind": NotificationKind.APPROVAL.value,
-            "approver": address,
-            "approver_name": name,
-            "message_id": message_id,
-            "mime": b"",
-            "status": NotificationStatus.QUEUED.value,
-            "attempts": 0,
-            "created_at": now,
-            "next_attempt_at": now,
-        },
-    ).scalar_one()  # the id goes into the token
-    token = issue_token(
-        settings.tokens.secret.get_secret_value(), notification_id, request_id, address, expires_at
-    )
-    mime = render_notification(
-        outbound=settings.outbound,
-        templates_dir=settings.templates_dir,
-        theme=new.template or settings.outbound.theme,
-        request_id=request_id,
-        title=new.title,
-        details=dict(new.details),
-        approver=address,
-        approver_name=name,
-        token=token,
-        expires_at=expires_at,
-        message_id=message_id,
-        attachments=new.attachments,
-    )
-    connection.execute(_SET_MIME, {"b_id": notification_id, "b_mime": mime})
-
-
-def get_request(db: Engine, request_id: str) -> ApprovalRequest:
+def get_request(db: Engine, request_id: str, legacy_policy: str = "all") -> ApprovalRequest:
+    """``legacy_policy``: [policy] mode, for requests made before stages (see stages.py)."""
     with reading(db) as session:
         row = session.get(RequestRow, request_id)
         if row is None:
             raise UnknownRequest(f"no approval request with id {request_id!r}")
-        return snapshot(session, row)
+        return snapshot(session, row, legacy_policy)
 
 
-def find_request(db: Engine, external_id: str) -> ApprovalRequest | None:
+def find_request(
+    db: Engine, external_id: str, legacy_policy: str = "all"
+) -> ApprovalRequest | None:
     with reading(db) as session:
         row = session.exec(select(RequestRow).where(RequestRow.external_id == external_id)).first()
-        return None if row is None else snapshot(session, row)
+        return None if row is None else snapshot(session, row, legacy_policy)
 
 
-def cancel_request(db: Engine, request_id: str, now: datetime) -> None:
-    """Cancel a pending request; its notifications not yet sent are not sent (outbox)."""
+def cancel_request(db: Engine, settings: EngineSettings, request_id: str, now: datetime) -> None:
+    """Cancel a pending request; its notifications not yet sent are not sent (outbox), and
+    the seats still waiting are told (``[workflow] notify_on_close``)."""
     with transaction(db) as session:
         row = session.get(RequestRow, request_id)
         if row is None:
@@ -209,18 +266,8 @@ def cancel_request(db: Engine, request_id: str, now: datetime) -> None:
         row.status = RequestStatus.CANCELLED
         row.closed_at = now
         session.add(row)
-
-
-def expire_overdue(db: Engine, now: datetime) -> None:
-    with transaction(db) as session:
-        session.execute(
-            update(RequestRow)
-            .where(
-                col(RequestRow.status) == RequestStatus.PENDING,
-                col(RequestRow.expires_at) <= now,
-            )
-            .values(status=RequestStatus.EXPIRED, closed_at=now)
-        )
+        session.flush()
+        close_waiting(session, settings, row, RequestStatus.CANCELLED.value, now)
 
 
 def forget_refused_reply(db: Engine, message_id: str) -> bool:
@@ -259,6 +306,20 @@ def notification_log(db: Engine, request_id: str | None, limit: int) -> list[Not
         ]
 
 
+def raw_reply(db: Engine, request_id: str, message_id: str) -> bytes | None:
+    """The raw reply behind a decision (Message-ID as in ``Decision.message_id``)."""
+    with reading(db) as session:
+        row = session.exec(
+            select(DecisionRow).where(
+                DecisionRow.request_id == request_id,
+                DecisionRow.message_id == message_id.strip().strip("<>"),
+            )
+        ).first()
+        if row is None:
+            raise UnknownRequest(f"request {request_id!r} has no decision from {message_id!r}")
+        return None if row.raw_reply is None else zlib.decompress(row.raw_reply)
+
+
 def notification_message(db: Engine, notification_id: int) -> bytes:
     """The notification's MIME as it was (or will be) sent: the outbox keeps it."""
     with reading(db) as session:
@@ -268,9 +329,9 @@ def notification_message(db: Engine, notification_id: int) -> bytes:
         return row.mime
 
 
-def snapshot(session: Session, row: RequestRow) -> ApprovalRequest:
-    approvers = session.exec(
-        select(NotificationRow.approver)
+def snapshot(session: Session, row: RequestRow, legacy_policy: str = "all") -> ApprovalRequest:
+    asked = session.exec(
+        select(NotificationRow)
         .where(
             NotificationRow.request_id == row.id,
             NotificationRow.kind == NotificationKind.APPROVAL,
@@ -282,18 +343,42 @@ def snapshot(session: Session, row: RequestRow) -> ApprovalRequest:
         .where(DecisionRow.request_id == row.id)
         .order_by(col(DecisionRow.decided_at), col(DecisionRow.id))
     ).all()
+    legacy_seats = [n.seat or n.approver for n in asked if n.via == Via.ASKED]
+    plans = stored_plans(row.stages, legacy_seats, legacy_policy)
+    verdicts: dict[int, dict[str, str]] = {}
+    for decision in decisions:
+        verdicts.setdefault(decision.stage, {})[decision.seat] = decision.verdict
+    current = min(row.current_stage, len(plans) - 1)
     return ApprovalRequest(
         id=row.id,
         external_id=row.external_id,
         title=row.title,
         details=dict(row.details),
         status=RequestStatus(row.status),
-        approvers=tuple(approvers),
+        approvers=tuple(
+            dict.fromkeys(
+                n.approver for n in asked if n.stage == current and n.delegated_to is None
+            )
+        ),
         decisions=tuple(
-            Decision(d.approver, d.verdict, d.comment, d.decided_at, d.message_id)
+            Decision(
+                d.approver,
+                d.verdict,
+                d.comment,
+                d.decided_at,
+                d.message_id,
+                seat=d.seat,
+                stage=d.stage,
+                evidence_line=d.evidence_line,
+                authenticated_by=d.authenticated_by,
+            )
             for d in decisions
         ),
         created_at=row.created_at,
         expires_at=row.expires_at,
         closed_at=row.closed_at,
+        policy=plans[current].policy,
+        stages=stages_view(plans, current, verdicts),
+        current_stage=current,
+        due_at=row.due_at,
     )

@@ -15,6 +15,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from approvals.disposition import KEEP, Disposition, move_to
+from approvals.workflow.stages import parse_approvers
 from mailio.config import READER_TYPES, SENDER_TYPES, ServerSettings
 from mailio.loading import load_config, mask_url_password
 
@@ -25,6 +26,7 @@ class _Settings(BaseModel):
 
 class StoreSettings(_Settings):
     url: str = "sqlite:///approvals.db"  # relative SQLite paths are relative to the config file
+    keep_raw_days: float = Field(default=365, gt=0)  # decided replies' raw bytes, for evidence
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         # A PostgreSQL URL may carry a password; reprs end up in logs.
@@ -98,6 +100,13 @@ class InboundSettings(_Settings):
         """What happens to a refused reply's mail: kept in the failure folder."""
         return move_to(self.failure_folder)
 
+    @field_validator("failure_folder", "folder")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a folder name cannot be blank")
+        return value
+
     @model_validator(mode="after")
     def _folders_differ(self) -> InboundSettings:
         # Mail moved back into the folder it came from would be read again every cycle.
@@ -159,6 +168,43 @@ class CallbackSettings(_Settings):
         return value
 
 
+class ReminderSettings(_Settings):
+    """Reminders to the current stage's seats that have not answered."""
+
+    after_hours: float = Field(default=24, gt=0)
+    every_hours: float = Field(default=24, gt=0)
+    max: int = Field(default=2, ge=0)
+
+
+class WorkflowSettings(_Settings):
+    """Defaults for requests that do not say otherwise (see README, "The workflow")."""
+
+    due_hours: float = Field(default=7 * 24, gt=0)  # pending after it: expired
+    reminders: ReminderSettings | None = ReminderSettings()
+    escalate_to: list[str] = []
+    escalate_after_hours: float | None = Field(default=None, gt=0)
+    delegation: bool = False  # may an approver delegate by replying "Delegate to …"?
+    delegate_domains: list[str] = []  # the domains a delegate by reply may be in
+    notify_on_close: bool = True  # "closed, no action needed" to seats that had not answered
+
+    @field_validator("escalate_to")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        if value:
+            parse_approvers(value, where="escalate_to")
+        return value
+
+    @model_validator(mode="after")
+    def _escalation_complete(self) -> WorkflowSettings:
+        if bool(self.escalate_to) != (self.escalate_after_hours is not None):
+            raise ValueError("escalate_to and escalate_after_hours go together: set both or none")
+        if self.delegation and not self.delegate_domains:
+            raise ValueError(
+                "delegation = true needs delegate_domains (the domains delegates may be in)"
+            )
+        return self
+
+
 class EngineSettings(_Settings):
     store: StoreSettings = StoreSettings()
     tokens: TokenSettings
@@ -166,6 +212,7 @@ class EngineSettings(_Settings):
     inbound: InboundSettings
     replies: ReplySettings = ReplySettings()
     policy: PolicySettings = PolicySettings()
+    workflow: WorkflowSettings = WorkflowSettings()
     callback: CallbackSettings = CallbackSettings()
     servers: dict[str, ServerSettings]
     config_path: Path | None = Field(default=None, exclude=True)

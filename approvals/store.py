@@ -129,7 +129,7 @@ def transaction(engine: Engine) -> Iterator[Session]:
     """A session whose work is committed on success and rolled back on any error.
 
     SQLAlchemy errors that leave the block, the commit's included, arrive as
-    :class:`StoreConflict` (a unique key is taken) or :class:`StoreError`. Inside
+    :class:`StoreConflict` (a unique key or another constraint) or :class:`StoreError`. Inside
     the block a savepoint (``session.begin_nested()``) still raises SQLAlchemy's
     own ``IntegrityError``, for the code that recovers from it there.
     """
@@ -161,8 +161,7 @@ def _store_errors(engine: Engine) -> Iterator[None]:
         yield
     except IntegrityError as exc:
         raise StoreConflict(
-            f"the store {database_name(engine)} refused a write, a unique key is taken: "
-            f"{_first_line(exc)}"
+            f"the store {database_name(engine)} refused a write (a constraint): {_first_line(exc)}"
         ) from exc
     except SQLAlchemyError as exc:
         raise StoreError(

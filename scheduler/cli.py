@@ -46,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("serve", parents=[common], help="run the scheduler in the foreground")
     commands.add_parser("poll", parents=[common], help="one poll cycle; print the report")
     commands.add_parser("dispatch", parents=[common], help="send queued notifications")
+    commands.add_parser(
+        "timers",
+        parents=[common],
+        help="deadlines, escalations and reminders that are due, once (serve: every minute)",
+    )
     outbox = commands.add_parser("outbox", parents=[common], help="the notification log")
     outbox.add_argument("--request", help="only this request's notifications")
     outbox.add_argument("--limit", type=int, default=50)
@@ -135,6 +140,8 @@ def _run(args: argparse.Namespace) -> int:
             print(report)
         elif args.command == "dispatch":
             print(engine.dispatch_pending())
+        elif args.command == "timers":
+            print(engine.run_timers())
         elif args.command == "outbox":
             for entry in engine.outbox(request_id=args.request, limit=args.limit):
                 print(

@@ -11,6 +11,8 @@ overlap (max_instances=1) and missed ones are not run in a burst (coalesce).
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.base import BaseScheduler
@@ -24,6 +26,8 @@ from mailio.errors import ConfigError, MailIOError
 log = logging.getLogger(__name__)
 
 POLL_JOB_ID = "approvals-poll"
+TIMERS_JOB_ID = "approvals-timers"
+TIMERS_SECONDS = 60  # deadlines, escalations and reminders, whatever the poll interval
 
 
 def run_cycle(engine: ApprovalEngine, scheduler: BaseScheduler | None = None) -> None:
@@ -48,6 +52,18 @@ def run_cycle(engine: ApprovalEngine, scheduler: BaseScheduler | None = None) ->
             _dispatch(engine)
 
 
+def run_timers(engine: ApprovalEngine) -> None:
+    """Deadlines, escalations and reminders that are due, then send what they queued."""
+    try:
+        report = engine.run_timers()
+    except (MailIOError, ApprovalError) as exc:
+        log.error("timers failed, the next minute tries again: %s", exc)
+        return
+    if report.reminded or report.escalated or report.expired:
+        log.info("timers: %s", report)
+        _dispatch(engine)
+
+
 def _dispatch(engine: ApprovalEngine) -> None:
     try:
         report = engine.dispatch_pending()
@@ -63,8 +79,18 @@ def _trigger(minutes: float) -> IntervalTrigger:
 
 
 def add_poll_job(scheduler: BaseScheduler, engine: ApprovalEngine) -> None:
+    # One job at a time: the engine's sender pool and mailbox are not shared across threads.
+    one_at_a_time = threading.Lock()
+
+    def locked(job: Callable[..., None]) -> Callable[..., None]:
+        def run(*args: object) -> None:
+            with one_at_a_time:
+                job(*args)
+
+        return run
+
     scheduler.add_job(
-        run_cycle,
+        locked(run_cycle),
         trigger=_trigger(engine.settings.inbound.interval_minutes),
         args=(engine, scheduler),
         id=POLL_JOB_ID,
@@ -72,6 +98,15 @@ def add_poll_job(scheduler: BaseScheduler, engine: ApprovalEngine) -> None:
         max_instances=1,
         coalesce=True,
         next_run_time=datetime.now(UTC),  # first cycle at start-up
+    )
+    scheduler.add_job(
+        locked(run_timers),
+        trigger=IntervalTrigger(seconds=TIMERS_SECONDS, timezone=UTC),
+        args=(engine,),
+        id=TIMERS_JOB_ID,
+        name="deadlines, escalations and reminders",
+        max_instances=1,
+        coalesce=True,
     )
 
 

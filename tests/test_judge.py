@@ -15,10 +15,13 @@ import pytest
 
 from approvals.disposition import DELETE, move_to
 from approvals.inbox import BatchView, Judgement, KnownNotification, SeenMessage, judge
+from approvals.inbox.view import KnownRequest
 from approvals.models import NotificationKind, ReplyStatus, RequestStatus
 from approvals.replies import parse_reply
 from approvals.settings import EngineSettings
 from approvals.tokens import issue_token
+from approvals.workflow.asking import RequestFacts
+from approvals.workflow.stages import StagePlan
 
 SECRET = "judge-table-secret-0123456789"
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -55,18 +58,29 @@ def _notification(
         status="sent",
         created_at=NOW - timedelta(hours=1),
         mime=b"",
+        seat=approver,
     )
 
 
-def _view(*, mode_approvers: tuple[str, ...] = (ALICE, BOB)) -> BatchView:
+def _request(request_id: str, seats: tuple[str, ...], policy: str) -> KnownRequest:
+    due = NOW + timedelta(days=7)
+    facts = RequestFacts(request_id, "Deploy 4.2", {}, None, None, due, due, None)
+    plan = StagePlan(tuple((seat, "") for seat in seats), policy)
+    return KnownRequest(facts, RequestStatus.PENDING, 0, (plan,))
+
+
+def _view(*, policy: str = "all") -> BatchView:
     view = BatchView()
-    for index, approver in enumerate(mode_approvers, start=1):
+    for index, approver in enumerate((ALICE, BOB), start=1):
         view.add_notification(_notification(index, approver))
     view.add_notification(_notification(9, MALLORY, request=OTHER_REQUEST))
-    for request in (REQUEST, OTHER_REQUEST):
-        view.request_status[request] = RequestStatus.PENDING
-        view.verdicts[request] = {}
+    view.requests[REQUEST] = _request(REQUEST, (ALICE, BOB), policy)
+    view.requests[OTHER_REQUEST] = _request(OTHER_REQUEST, (MALLORY,), policy)
     return view
+
+
+def _set_status(view: BatchView, status: RequestStatus) -> None:
+    view.requests[REQUEST] = replace(view.requests[REQUEST], status=status)
 
 
 def _token(
@@ -122,10 +136,10 @@ def _judge(
 def test_a_verdict_from_the_approver_is_decided_and_closes_by_the_policy(
     mode: str, earlier: dict[str, str], text: str, closes: RequestStatus | None
 ) -> None:
-    view = _view()
-    view.verdicts[REQUEST].update(earlier)
+    view = _view(policy=mode)
+    view.stage_verdicts(REQUEST, 0).update(earlier)
 
-    judgement = _judge(_reply(text, token=_token(1, ALICE)), view, _settings(policy={"mode": mode}))
+    judgement = _judge(_reply(text, token=_token(1, ALICE)), view)
 
     assert judgement.status is ReplyStatus.DECIDED
     assert judgement.decided is not None
@@ -150,11 +164,11 @@ def test_a_reference_alone_identifies_the_notification() -> None:
 
 
 def _expire(view: BatchView) -> None:
-    view.request_status[REQUEST] = RequestStatus.EXPIRED
+    _set_status(view, RequestStatus.EXPIRED)
 
 
 def _bob_decided_for_alice(view: BatchView) -> None:
-    view.verdicts[REQUEST][ALICE] = "approve"
+    view.stage_verdicts(REQUEST, 0)[ALICE] = "approve"
 
 
 REFUSALS: list[tuple[str, bytes, Any, EngineSettings, str, bool]] = [
@@ -167,8 +181,6 @@ REFUSALS: list[tuple[str, bytes, Any, EngineSettings, str, bool]] = [
      "sender not authenticated", False),
     ("expired token", _reply("Approved", token=_token(1, ALICE, expires=NOW - timedelta(hours=2))),
      None, SETTINGS, "expired token", True),
-    ("closed request", _reply("Approved", token=_token(1, ALICE)), _expire, SETTINGS,
-     "request is already expired", True),
     ("decided before", _reply("Rejected", token=_token(1, ALICE)), _bob_decided_for_alice,
      SETTINGS, f"{ALICE} already decided (approve)", True),
     ("no verdict", _reply("Let me check with the team first.", token=_token(1, ALICE)), None,
@@ -207,6 +219,52 @@ def test_a_reply_that_cannot_be_used_is_refused_and_kept(
     assert judgement.disposition == move_to("Failed")
     # Only a reply tied to the approver it was sent to is answered.
     assert (judgement.answer_to is not None) is answered
+
+
+def _delegated(view: BatchView) -> None:
+    view.set_notification(view.notifications[1], delegated_to=BOB)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (_expire, "request is already expired; this reply changes nothing"),
+        (_delegated, f"{ALICE} delegated this to {BOB}; this reply changes nothing"),
+    ],
+)
+def test_a_reply_that_comes_too_late_is_answered_and_processed_not_kept(
+    change: Any, reason: str
+) -> None:
+    view = _view()
+    change(view)
+
+    judgement = _judge(_reply("Approved", token=_token(1, ALICE)), view)
+
+    assert (judgement.status, judgement.reason) == (ReplyStatus.IGNORED, reason)
+    assert judgement.decided is None and judgement.disposition == DELETE
+    assert judgement.answer_to is not None
+
+
+def test_a_reply_for_a_stage_that_is_over_is_refused() -> None:
+    view = _view()
+    view.requests[REQUEST] = replace(view.requests[REQUEST], current_stage=1)
+
+    judgement = _judge(_reply("Approved", token=_token(1, ALICE)), view)
+
+    assert judgement.status is ReplyStatus.FAILED
+    assert "asks stage 1, but the request is at stage 2" in judgement.reason
+
+
+def test_one_escalation_decision_decides_the_stage_whatever_its_policy() -> None:
+    view = _view(policy="all")
+    view.add_notification(replace(_notification(5, "boss@example.test"), seat="*escalation*"))
+
+    raw = _reply("Approved", sender="boss@example.test", token=_token(5, "boss@example.test"))
+    judgement = _judge(raw, view)
+
+    assert judgement.decided is not None
+    assert judgement.decided.closes is RequestStatus.APPROVED
+    assert judgement.decided.notification.seat == "*escalation*"
 
 
 def test_an_answer_is_not_sent_twice_within_the_interval() -> None:
@@ -265,7 +323,7 @@ def test_a_bounce_marks_the_sent_notification_undeliverable() -> None:
 
 def test_a_bounce_of_a_notification_not_sent_leaves_it() -> None:
     view = _view()
-    view.set_status(view.notifications[1], "undeliverable")
+    view.set_notification(view.notifications[1], status="undeliverable")
     judgement = _judge(_bounce("n1@approvals.example.test"), view)
     assert judgement.bounced is None and "is undeliverable, left so" in judgement.reason
 
@@ -299,9 +357,9 @@ def test_an_unread_message_is_refused_without_an_answer() -> None:
 
 def test_the_view_is_only_read() -> None:
     view = _view()
-    before = (dict(view.verdicts[REQUEST]), dict(view.request_status), dict(view.seen))
+    before = (dict(view.stage_verdicts(REQUEST, 0)), dict(view.requests), dict(view.seen))
     _judge(_reply("Approved", token=_token(1, ALICE)), view, _settings(policy={"mode": "any"}))
-    assert (dict(view.verdicts[REQUEST]), dict(view.request_status), dict(view.seen)) == before
+    assert (dict(view.stage_verdicts(REQUEST, 0)), dict(view.requests), dict(view.seen)) == before
 
 
 def test_a_judgement_is_a_value() -> None:

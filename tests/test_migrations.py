@@ -39,7 +39,7 @@ from scheduler.cli import main as cli
 from tests.engine_setup import REPO, SECRET
 from tests.stores import postgres_url  # noqa: F401  (fixture)
 
-HEAD = "0002"
+HEAD = "0003"
 
 CONFIG = f"""
 [store]
@@ -307,7 +307,7 @@ def test_a_database_from_before_revisions_is_refused_naming_the_command(
         ApprovalEngine.from_config(config)
 
     message = str(refused.value)
-    assert "schema revision 0001 (made before revisions), the code at 0002" in message
+    assert f"schema revision 0001 (made before revisions), the code at {HEAD}" in message
     assert "approvals db upgrade --config" in message
 
     assert f"approvals db upgrade --config {config}" in message  # the engine knows its file
@@ -326,9 +326,13 @@ def test_upgrade_keeps_every_row_under_the_new_names(
 
     assert cli(["db", "upgrade", "--config", str(config)]) == 0
 
-    assert "0001 (made before revisions) -> 0002" in capsys.readouterr().out
+    assert f"0001 (made before revisions) -> {HEAD}" in capsys.readouterr().out
     requests = _rows(store_url, "approval_request")
-    assert "theme" not in requests[0] and "outcome_claimed_at" not in requests[0]
+    # 0002 dropped the theme nobody read; 0003 brings the column back for later mails.
+    assert requests[0]["theme"] is None and "outcome_claimed_at" not in requests[0]
+    assert [(r["due_at"], r["stages"], r["current_stage"]) for r in requests] == [
+        (r["expires_at"], None, 0) for r in requests
+    ]
     assert [(r["callback_claimed_at"], r["callback_delivered_at"]) for r in requests] == [
         (CLAIMED, DELIVERED),
         (None, None),
@@ -339,7 +343,11 @@ def test_upgrade_keeps_every_row_under_the_new_names(
         ("decided", "reply1@example.test")
     ]
     assert _rows(store_url, "notification")[0]["mime"] == OLD_ROWS["notification"][0]["mime"]
-    assert _rows(store_url, "decision")[0]["comment"] == "fine by me"
+    [decision] = _rows(store_url, "decision")
+    assert decision["comment"] == "fine by me"
+    assert (decision["seat"], decision["stage"]) == (decision["approver"], 0)
+    [notification] = _rows(store_url, "notification")
+    assert (notification["seat"], notification["via"]) == ("alice@example.test", "")
     assert _differences(store_url) == []
 
 
@@ -411,13 +419,13 @@ def test_db_status_exits_1_until_the_upgrade(
     config: Path, store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert cli(["db", "status", "--config", str(config)]) == 0  # nothing there yet
-    assert "empty: the engine creates the tables at 0002" in capsys.readouterr().out
+    assert f"empty: the engine creates the tables at {HEAD}" in capsys.readouterr().out
     assert not (tmp_path / "approvals.db").exists()  # status creates nothing
 
     _make_old_database(store_url)
     assert cli(["db", "status", "--config", str(config)]) == 1
     out = capsys.readouterr().out
-    assert "database  0001 (made before revisions)" in out and "code      0002" in out
+    assert "database  0001 (made before revisions)" in out and f"code      {HEAD}" in out
     assert f"behind: the store {_masked(store_url)} is at schema revision 0001" in out
     assert f"run `approvals db upgrade --config {config}`" in out
 
@@ -425,7 +433,7 @@ def test_db_status_exits_1_until_the_upgrade(
     assert cli(["db", "status", "--config", str(config)]) == 0
     assert "current: no upgrade needed" in capsys.readouterr().out
     assert cli(["db", "upgrade", "--config", str(config)]) == 0
-    assert "at 0002 already, nothing to do" in capsys.readouterr().out
+    assert f"at {HEAD} already, nothing to do" in capsys.readouterr().out
 
 
 def test_a_database_ahead_of_the_code_is_refused(
@@ -434,7 +442,9 @@ def test_a_database_ahead_of_the_code_is_refused(
     ApprovalEngine.from_config(config).close()
     _set_revision(store_url, "0099")
 
-    with pytest.raises(SchemaOutdated, match="revision 0099, which this code .at 0002. does not"):
+    with pytest.raises(
+        SchemaOutdated, match=f"revision 0099, which this code .at {HEAD}. does not"
+    ):
         ApprovalEngine.from_config(config)
     assert cli(["db", "status", "--config", str(config)]) == 1
     assert "ahead: " in capsys.readouterr().out
@@ -449,7 +459,7 @@ def test_a_refusal_masks_the_password_and_names_the_command() -> None:
 
     assert state.refusal() == (
         "the store postgresql+psycopg://app:********@db.example.test/approvals is at schema "
-        "revision 0001 (made before revisions), the code at 0002: back the database up, "
+        f"revision 0001 (made before revisions), the code at {HEAD}: back the database up, "
         "then run `approvals db upgrade --config <your config>`"
     )
     assert "--config /etc/approvals.toml`" in state.refusal(Path("/etc/approvals.toml"))
@@ -464,17 +474,21 @@ def test_a_unique_key_conflict_leaves_a_transaction_as_store_conflict(store_url:
     try:
         with transaction(engine) as session:
             session.add(
-                RequestRow(id="a", external_id="X-1", title="t", created_at=now, expires_at=now)
+                RequestRow(
+                    id="a", external_id="X-1", title="t", created_at=now, due_at=now, expires_at=now
+                )
             )
         with pytest.raises(StoreConflict) as conflict, transaction(engine) as session:
             session.add(
-                RequestRow(id="b", external_id="X-1", title="t", created_at=now, expires_at=now)
+                RequestRow(
+                    id="b", external_id="X-1", title="t", created_at=now, due_at=now, expires_at=now
+                )
             )
     finally:
         engine.dispose()
 
     assert isinstance(conflict.value.__cause__, IntegrityError)
-    assert "a unique key is taken" in str(conflict.value)
+    assert "refused a write (a constraint): " in str(conflict.value)
     assert "INSERT" not in str(conflict.value)  # the statement and its values stay out
 
 
@@ -508,7 +522,7 @@ def test_reading_keeps_no_write(store_url: str) -> None:
 
     def write() -> None:
         with reading(engine) as session:
-            session.add(RequestRow(id="a", title="t", created_at=now, expires_at=now))
+            session.add(RequestRow(id="a", title="t", created_at=now, due_at=now, expires_at=now))
             session.flush()
 
     try:

@@ -7,6 +7,7 @@ connection. test_round_trip retries and falls back through the real SMTP relay.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from email.message import Message
@@ -21,7 +22,7 @@ from mailio.compose import Attachment
 from mailio.outbound import memory as outboxes
 from mailio.outbound.base import SendResult
 from scheduler.cli import main as cli
-from tests.engine_setup import reconfigured
+from tests.engine_setup import REPO, reconfigured
 from tests.memory_setup import (
     OUTGOING,
     MemoryScenario,
@@ -65,6 +66,8 @@ def test_attachment_within_the_limit_is_sent(trip: MemoryScenario) -> None:
 
 
 def test_theme_chooses_the_template_set(trip: MemoryScenario, tmp_path: Path) -> None:
+    # A theme gives what it changes: the other kinds come from default/ beside it.
+    shutil.copytree(REPO / "config" / "templates" / "default", tmp_path / "templates" / "default")
     theme = tmp_path / "templates" / "brand"
     theme.mkdir(parents=True)
     (theme / "subject.txt").write_text("[ACME] {{ title }} [{{ reference }}]")

@@ -1,7 +1,7 @@
 """When several approvers are asked, which verdicts make a request final."""
 
 from approvals.models import RequestStatus
-from approvals.policy import status_after
+from approvals.workflow.policy import status_after
 
 APPROVERS = ["a@x.test", "b@x.test"]
 

@@ -1,35 +1,49 @@
-"""The rules for one reply: which notification it answers, whether its sender may speak
-for it, and what it decides. Pure: a parsed reply and a :class:`BatchView` in, a
-:class:`Judgement` out; nothing is read or written here.
+"""The rules for one reply: what it decides, delegates or changes. Pure: a parsed reply
+and a :class:`BatchView` in, a :class:`Judgement` out; nothing is read or written here.
 
 The order of the checks is part of the rules: a reply that cannot be tied to one
-notification is refused before its sender is looked at, and only a reply from the
-approver the notification was sent to may get an answer back.
+seat's notification is refused before its sender is looked at
+(:mod:`.identify`), and only a reply from the approver the notification was
+sent to may get an answer back. Replies that come too late (the request closed,
+the seat handed on) change nothing and are answered politely, not kept as
+failures.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from approvals.disposition import Disposition
-from approvals.errors import ExpiredToken, InvalidToken
+from approvals.inbox.identify import Refusal, authenticated_by, identify, notification_for
 from approvals.inbox.view import BatchView, KnownNotification, SeenMessage
-from approvals.models import NotificationStatus, ReplyStatus, RequestStatus
-from approvals.policy import status_after
-from approvals.replies import ParsedReply, ReplyKind, dmarc_passed
+from approvals.models import ESCALATION_SEAT, NotificationStatus, ReplyStatus, RequestStatus, Via
+from approvals.replies import ParsedReply, ReplyKind
 from approvals.settings import EngineSettings
-from approvals.tokens import decode_token, verify_token
+from approvals.workflow.stages import stage_status
 
 
 @dataclass(frozen=True)
 class Decided:
-    """A decision to record: ``closes`` is the final status it gives its request, if any."""
+    """A decision to record for ``notification``'s seat, and what it does to the request:
+    ``closes`` it with a final status, or ``advances`` it to the next stage."""
 
     notification: KnownNotification
     verdict: str  # "approve" | "reject"
     comment: str
     closes: RequestStatus | None
+    advances: bool = False
+    evidence_line: str | None = None
+    authenticated_by: str = ""
+
+
+@dataclass(frozen=True)
+class Handover:
+    """``notification``'s seat goes to ``to``: by a reply, or by an absence rule."""
+
+    notification: KnownNotification
+    to: str
+    via: Via
 
 
 @dataclass(frozen=True)
@@ -43,25 +57,11 @@ class Judgement:
     request_id: str | None = None
     decided: Decided | None = None
     receipt: bool = False  # queue "Recorded: …" (with ``decided``)
-    answer_to: KnownNotification | None = None  # queue "could not be recorded: <reason>"
+    answer_to: KnownNotification | None = None  # queue an answer giving ``reason``
     bounced: KnownNotification | None = None  # mark it undeliverable
+    handover: Handover | None = None
+    away: tuple[KnownNotification, date | None] | None = None  # an approver's out-of-office
     replay: bool = False  # recorded before: nothing is written again
-
-
-class _Refusal(Exception):
-    """The message cannot be used. ``notification`` is set when the reply was tied to
-    the approver it was sent to: only then may the engine answer the sender."""
-
-    def __init__(
-        self,
-        reason: str,
-        request_id: str | None = None,
-        notification: KnownNotification | None = None,
-    ) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.request_id = request_id
-        self.notification = notification
 
 
 def judge(
@@ -93,13 +93,12 @@ def judge(
             inbound.refused,
         )
     if reply.kind is ReplyKind.AUTO_REPLY:
-        reason = "auto-reply: " + "; ".join(reply.reasons)
-        return Judgement(key, ReplyStatus.IGNORED, reason, inbound.processed)
+        return _auto_reply(reply, key, view, settings, now)
     if reply.kind is ReplyKind.BOUNCE:
         return _bounce(reply, key, view, settings, now)
     try:
-        return _decision(reply, key, view, settings, now)
-    except _Refusal as refusal:
+        return _reply(reply, key, view, settings, now)
+    except Refusal as refusal:
         return Judgement(
             key,
             ReplyStatus.FAILED,
@@ -123,39 +122,145 @@ def replayed(key: str, earlier: SeenMessage) -> Judgement:
     )
 
 
-def _decision(
+def _reply(
     reply: ParsedReply, key: str, view: BatchView, settings: EngineSettings, now: datetime
 ) -> Judgement:
-    notification = _notification_for(reply, view, settings, now)
+    notification = notification_for(reply, view, settings, now)
     request_id = notification.request_id
-    status = view.request_status[request_id]
-    if status != RequestStatus.PENDING:
-        raise _Refusal(f"request is already {status}", request_id, notification)
-    verdicts = view.verdicts[request_id]
-    if notification.approver in verdicts:
-        raise _Refusal(
-            f"{notification.approver} already decided ({verdicts[notification.approver]}); "
+    request = view.requests[request_id]
+
+    def too_late(reason: str) -> Judgement:  # nothing to keep: answered, then processed
+        return Judgement(
+            key,
+            ReplyStatus.IGNORED,
+            reason,
+            settings.inbound.processed,
+            request_id=request_id,
+            answer_to=_answerable(notification, view, settings, now),
+        )
+
+    if request.status != RequestStatus.PENDING:
+        return too_late(f"request is already {request.status}; this reply changes nothing")
+    if notification.delegated_to is not None:
+        return too_late(
+            f"{notification.approver} delegated this to {notification.delegated_to}; "
+            "this reply changes nothing"
+        )
+    if notification.stage != request.current_stage:
+        raise Refusal(
+            f"this notification asks stage {notification.stage + 1}, but the request is at "
+            f"stage {request.current_stage + 1}; refused",
+            request_id,
+            notification,
+        )
+    verdicts = view.stage_verdicts(request_id, notification.stage)
+    if notification.seat in verdicts:
+        raise Refusal(
+            f"{_seat_name(notification)} already decided ({verdicts[notification.seat]}); "
             "kept for review",
             request_id,
             notification,
         )
+    if reply.delegate_to is not None:
+        return _delegation(reply.delegate_to, notification, key, settings)
     if reply.verdict is None:
         why = "; ".join(reply.reasons) or "the new text has no approve or reject"
-        raise _Refusal(f"no clear verdict ({why})", request_id, notification)
+        raise Refusal(f"no clear verdict ({why})", request_id, notification)
     verdict = reply.verdict.value
-    after = status_after(
-        settings.policy.mode,
-        view.approvers[request_id],
-        {**verdicts, notification.approver: verdict},
-    )
+    plan = request.plans[notification.stage]
+    after = stage_status(plan, {**verdicts, notification.seat: verdict})
+    last_stage = notification.stage == len(request.plans) - 1
+    advances = after is RequestStatus.APPROVED and not last_stage
+    closes = None if advances or after is RequestStatus.PENDING else after
+    reason = f"{verdict} by {notification.approver}"
+    if notification.on_behalf_of is not None:
+        reason += f" for {notification.on_behalf_of}"
     return Judgement(
         key,
         ReplyStatus.DECIDED,
-        f"{verdict} by {notification.approver}",
+        reason,
         settings.inbound.processed,
         request_id=request_id,
-        decided=Decided(notification, verdict, reply.comment, after if after.is_final else None),
+        decided=Decided(
+            notification,
+            verdict,
+            reply.comment,
+            closes,
+            advances,
+            reply.verdict_line,
+            authenticated_by(reply, settings),
+        ),
         receipt=settings.replies.send_receipts,
+    )
+
+
+def _delegation(
+    target: str, notification: KnownNotification, key: str, settings: EngineSettings
+) -> Judgement:
+    workflow = settings.workflow
+    request_id = notification.request_id
+    if not workflow.delegation:
+        raise Refusal(
+            "delegation by reply is off ([workflow] delegation = false); refused",
+            request_id,
+            notification,
+        )
+    domain = target.rpartition("@")[2]
+    if domain not in {allowed.lower() for allowed in workflow.delegate_domains}:
+        raise Refusal(
+            f"delegate {target} is not in [workflow] delegate_domains "
+            f"({', '.join(workflow.delegate_domains)}); refused",
+            request_id,
+            notification,
+        )
+    if target == notification.approver:
+        raise Refusal(f"{target} cannot delegate to themselves", request_id, notification)
+    return Judgement(
+        key,
+        ReplyStatus.DELEGATED,
+        f"{notification.approver} delegated {_seat_name(notification)}'s seat to {target}",
+        settings.inbound.processed,
+        request_id=request_id,
+        handover=Handover(notification, target, Via.DELEGATED),
+    )
+
+
+def _auto_reply(
+    reply: ParsedReply, key: str, view: BatchView, settings: EngineSettings, now: datetime
+) -> Judgement:
+    """Never a decision. An out-of-office from a seat still waiting tells the engine the
+    approver is away: their absence rule's delegate is asked at once, or it is noted."""
+    reason = "auto-reply: " + "; ".join(reply.reasons)
+    ignored = Judgement(key, ReplyStatus.IGNORED, reason, settings.inbound.processed)
+    try:
+        notification = notification_for(reply, view, settings, now)
+    except Refusal:
+        return ignored
+    request_id = notification.request_id
+    request = view.requests[request_id]
+    waiting = (
+        request.status == RequestStatus.PENDING
+        and notification.stage == request.current_stage
+        and notification.delegated_to is None
+        and notification.seat not in view.stage_verdicts(request_id, notification.stage)
+    )
+    if not waiting:
+        return replace(ignored, request_id=request_id)
+    delegate = view.absences.get(notification.approver)
+    if delegate is not None and delegate != notification.approver:
+        return replace(
+            ignored,
+            reason=f"{reason}; {notification.approver} is away: asked {delegate} (absence rule)",
+            request_id=request_id,
+            handover=Handover(notification, delegate, Via.AWAY),
+        )
+    away_until = reply.away_until
+    until = f" until {away_until:%Y-%m-%d}" if away_until else ""
+    return replace(
+        ignored,
+        reason=f"{reason}; {notification.approver} is away{until}",
+        request_id=request_id,
+        away=(notification, reply.away_until),
     )
 
 
@@ -181,16 +286,22 @@ def _bounce(
     """Mark the bounced notification undeliverable, if the bounce proves which it was."""
 
     def ignored(reason: str, bounced: KnownNotification | None = None) -> Judgement:
+        request_id = bounced.request_id if bounced else None
         return Judgement(
-            key, ReplyStatus.IGNORED, reason, settings.inbound.processed, bounced=bounced
+            key,
+            ReplyStatus.IGNORED,
+            reason,
+            settings.inbound.processed,
+            request_id=request_id,
+            bounced=bounced,
         )
 
     try:
-        notification, _ = _identify(None, reply.bounced_message_ids, view, settings, now)
-    except _Refusal:
+        notification, _ = identify(None, reply.bounced_message_ids, view, settings, now)
+    except Refusal:
         try:
-            notification, _ = _identify(reply.token, (), view, settings, now)
-        except _Refusal:
+            notification, _ = identify(reply.token, (), view, settings, now)
+        except Refusal:
             return ignored("bounce: original notification not identified")
     if notification.status != NotificationStatus.SENT:
         return ignored(f"bounce: notification {notification.id} is {notification.status}, left so")
@@ -200,109 +311,7 @@ def _bounce(
     )
 
 
-def _identify(
-    token: str | None,
-    references: tuple[str, ...] | list[str],
-    view: BatchView,
-    settings: EngineSettings,
-    now: datetime,
-) -> tuple[KnownNotification, ExpiredToken | None]:
-    """The notification a verified token, else a Message-ID reference, names.
-
-    Both prove the message answers one of ours: the token is signed, and a
-    Message-ID is 96 random bits that only the notification's recipient saw.
-    An expired token still identifies its notification; the expiry is returned.
-    """
-    if token is not None:
-        try:
-            claims = decode_token(token)
-        except InvalidToken as exc:
-            raise _Refusal(f"bad token: {exc}") from None
-        notification = view.notifications.get(claims.notification_id)
-        if notification is None:
-            raise _Refusal("bad token: it names no notification of this engine")
-        try:
-            verify_token(
-                settings.tokens.secret.get_secret_value(),
-                claims,
-                notification.request_id,
-                notification.approver,
-                now,
-            )
-        except InvalidToken as exc:
-            raise _Refusal(f"forged token: {exc}", notification.request_id) from None
-        except ExpiredToken as exc:
-            return notification, exc
-        return notification, None
-    found = next((view.by_message_id[r] for r in references if r in view.by_message_id), None)
-    if found is None:
-        raise _Refusal("no approval token and no reference to a notification")
-    return found, None
-
-
-def _notification_for(
-    reply: ParsedReply, view: BatchView, settings: EngineSettings, now: datetime
-) -> KnownNotification:
-    """Find the notification this reply answers, and check the reply may speak for it."""
-    if len(reply.tokens) > 1:
-        first, second = reply.tokens[0], reply.tokens[1]
-        raise _Refusal(
-            f"ambiguous: {first.place} carries the token of notification "
-            f"{_notification_number(first.token)} and {second.place} the token of "
-            f"notification {_notification_number(second.token)}; refused, not guessed"
-        )
-    notification, expired = _identify(reply.token, reply.references, view, settings, now)
-    _check_references(reply, view, notification)
-    if reply.sender != notification.approver:
-        raise _Refusal(
-            f"wrong sender: {reply.sender or 'no From address'} is not "
-            f"{notification.approver}, the approver this notification was sent to",
-            notification.request_id,
-        )
-    replies = settings.replies
-    if reply.on_behalf_of is not None and not replies.allow_on_behalf:
-        # DMARC vouches for the domain, not the person: a colleague's Sender header
-        # beside the approver's From passes DMARC all the same.
-        raise _Refusal(
-            f"sent on behalf: the Sender header names {reply.on_behalf_of}, not "
-            f"{notification.approver} (set [replies] allow_on_behalf = true to accept)",
-            notification.request_id,
-        )
-    if replies.require_dmarc_pass and not dmarc_passed(reply, replies.trusted_authserv_ids):
-        raise _Refusal(
-            "sender not authenticated: no DMARC pass from a trusted server "
-            f"({', '.join(replies.trusted_authserv_ids)})",
-            notification.request_id,
-        )
-    if expired is not None:
-        raise _Refusal(f"expired token: {expired}", notification.request_id, notification)
-    return notification
-
-
-def _notification_number(token: str) -> str:
-    """The notification id a token claims, for a reason a person reads (never the token)."""
-    try:
-        return str(decode_token(token).notification_id)
-    except InvalidToken:
-        return "(malformed)"
-
-
-def _check_references(reply: ParsedReply, view: BatchView, notification: KnownNotification) -> None:
-    """In-Reply-To and References must not point at another approver's or request's mail.
-
-    An answer or receipt we sent belongs to the same request and approver as the
-    notification it answers, so a reply to one of those agrees.
-    """
-    for reference in reply.references:
-        other = view.by_message_id.get(reference)
-        if other is None:
-            continue
-        if (other.request_id, other.approver) != (notification.request_id, notification.approver):
-            named_by = "the token" if reply.token is not None else "In-Reply-To/References"
-            raise _Refusal(
-                f"ambiguous: {named_by} names notification {notification.id} (request "
-                f"{notification.request_id}, {notification.approver}) but In-Reply-To/"
-                f"References also name notification {other.id} (request {other.request_id}, "
-                f"{other.approver}); refused, not guessed",
-                notification.request_id,
-            )
+def _seat_name(notification: KnownNotification) -> str:
+    if notification.seat == ESCALATION_SEAT:
+        return "the escalation"
+    return notification.on_behalf_of or notification.approver

@@ -100,6 +100,7 @@ def process_report(judgements: Sequence[Judgement], problems: Sequence[str]) -> 
         decided=counts[ReplyStatus.DECIDED],
         ignored=counts[ReplyStatus.IGNORED],
         failed=counts[ReplyStatus.FAILED],
+        delegated=counts[ReplyStatus.DELEGATED],
         messages=tuple(
             ReplyReport(j.key, j.status.value, j.reason, j.request_id) for j in judgements
         ),

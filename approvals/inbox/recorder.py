@@ -15,27 +15,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, select
 
-from approvals.disposition import KEEP
-from approvals.inbox import answers
+from approvals.disposition import KEEP, Disposition
+from approvals.inbox.effects import advance_view, storable, write_effects
 from approvals.inbox.judge import Judgement, judge, replayed
 from approvals.inbox.preload import load_view, message_key, seen_message
 from approvals.inbox.view import BatchView, SeenMessage
 from approvals.models import (
-    DecisionRow,
     InboxRecordRow,
-    NotificationKind,
-    NotificationRow,
-    NotificationStatus,
     ReplyStatus,
-    RequestRow,
 )
 from approvals.replies import ParsedReply, parse_reply
 from approvals.settings import EngineSettings
@@ -45,20 +40,6 @@ log = logging.getLogger(__name__)
 
 # Core statements, compiled once: the hot path writes a record (and a decision) per reply.
 _INSERT_RECORD = InboxRecordRow.__table__.insert()  # type: ignore[attr-defined]
-_INSERT_DECISION = DecisionRow.__table__.insert()  # type: ignore[attr-defined]
-_INSERT_NOTIFICATION = NotificationRow.__table__.insert()  # type: ignore[attr-defined]
-_REQUESTS = RequestRow.__table__  # type: ignore[attr-defined]
-_NOTIFICATIONS = NotificationRow.__table__  # type: ignore[attr-defined]
-_CLOSE_REQUEST = (
-    update(_REQUESTS)
-    .where(_REQUESTS.c.id == bindparam("b_id"))
-    .values(status=bindparam("b_status"), closed_at=bindparam("b_closed"))
-)
-_MARK_UNDELIVERABLE = (
-    update(_NOTIFICATIONS)
-    .where(_NOTIFICATIONS.c.id == bindparam("b_id"))
-    .values(status=NotificationStatus.UNDELIVERABLE.value, last_error=bindparam("b_error"))
-)
 
 
 def handle_batch(
@@ -79,10 +60,12 @@ def handle_batch(
     keys = [message_key(reply, raw) for reply, raw in zip(replies, raws, strict=True)]
     judgements = []
     with transaction(db) as session:
-        view = load_view(session, replies, keys)
+        view = load_view(
+            session, replies, keys, now, settings.policy.mode, settings.inbound.refused
+        )
         for index, (reply, key) in enumerate(zip(replies, keys, strict=True)):
             judgement = _judge_and_record(
-                session, view, settings, reply, key, now, unread.get(index)
+                session, view, settings, reply, raws[index], key, now, unread.get(index)
             )
             if judgement.disposition != KEEP and key not in view.seen:
                 # the same message twice in one batch: the second is a replay
@@ -102,6 +85,7 @@ def _judge_and_record(
     view: BatchView,
     settings: EngineSettings,
     reply: ParsedReply,
+    raw: bytes,
     key: str,
     now: datetime,
     unread_size: int | None,
@@ -111,11 +95,16 @@ def _judge_and_record(
         if judgement.replay:
             return judgement
         with session.begin_nested():
-            _write(session.connection(), settings, judgement, reply, now)
+            connection = session.connection()
+            write_effects(connection, settings, view, judgement, reply, raw, now)
+            connection.execute(_INSERT_RECORD, _record(judgement, reply, now))
     except IntegrityError:
         # Another instance recorded this message (or this approver's decision)
         # first; only this savepoint is gone, the rest of the batch stays.
-        return _after_conflict(session, key)
+        replay = _after_conflict(session, key, settings.inbound.refused)
+        if unread_size is not None and replay.disposition != KEEP:
+            return replace(replay, disposition=settings.inbound.refused)  # never deleted unread
+        return replay
     except Exception as exc:  # a message that breaks the engine must not block the folder
         log.exception("reply %s could not be processed", key)
         judgement = Judgement(
@@ -131,76 +120,14 @@ def _judge_and_record(
             # Kept all the same (moved to the failure folder), only without a record.
             log.exception("reply %s: not even its failure could be recorded", key)
         return judgement
-    _advance(view, judgement, now)  # now that its savepoint holds
+    advance_view(view, judgement, now)  # now that its savepoint holds
     return judgement
 
 
-def _write(
-    connection: Connection,
-    settings: EngineSettings,
-    judgement: Judgement,
-    reply: ParsedReply,
-    now: datetime,
-) -> None:
-    decided = judgement.decided
-    if decided is not None:
-        approver = decided.notification.approver
-        connection.execute(
-            _INSERT_DECISION,
-            {
-                "request_id": judgement.request_id,
-                "approver": approver,
-                "verdict": decided.verdict,
-                "comment": _storable(decided.comment, 10000),
-                "decided_at": now,
-                "message_id": judgement.key,
-            },
-        )
-        if judgement.receipt:
-            text = answers.receipt_text(approver, decided.verdict, decided.comment)
-            connection.execute(
-                _INSERT_NOTIFICATION,
-                answers.compose(
-                    settings, decided.notification, reply, NotificationKind.RECEIPT, text, now
-                ),
-            )
-        if decided.closes is not None:
-            connection.execute(
-                _CLOSE_REQUEST,
-                {"b_id": judgement.request_id, "b_status": decided.closes.value, "b_closed": now},
-            )
-    if judgement.answer_to is not None:
-        text = answers.answer_text(judgement.reason)
-        connection.execute(
-            _INSERT_NOTIFICATION,
-            answers.compose(
-                settings, judgement.answer_to, reply, NotificationKind.ANSWER, text, now
-            ),
-        )
-    if judgement.bounced is not None:
-        error = "bounced: " + "; ".join(reply.reasons)[:500]
-        connection.execute(_MARK_UNDELIVERABLE, {"b_id": judgement.bounced.id, "b_error": error})
-    connection.execute(_INSERT_RECORD, _record(judgement, reply, now))
-
-
-def _advance(view: BatchView, judgement: Judgement, now: datetime) -> None:
-    """Later messages of the batch see what this one did."""
-    decided = judgement.decided
-    if decided is not None:
-        request_id = decided.notification.request_id
-        view.verdicts[request_id][decided.notification.approver] = decided.verdict
-        if decided.closes is not None:
-            view.request_status[request_id] = decided.closes
-    if judgement.answer_to is not None:
-        view.answered(judgement.answer_to.request_id, judgement.answer_to.approver, now)
-    if judgement.bounced is not None:
-        view.set_status(judgement.bounced, NotificationStatus.UNDELIVERABLE.value)
-
-
-def _after_conflict(session: Session, key: str) -> Judgement:
+def _after_conflict(session: Session, key: str, refused: Disposition) -> Judgement:
     winner = session.exec(select(InboxRecordRow).where(InboxRecordRow.message_key == key)).first()
     if winner is not None:
-        return replayed(key, seen_message(winner))
+        return replayed(key, seen_message(winner, refused))
     return Judgement(
         key,
         ReplyStatus.IGNORED,
@@ -213,15 +140,10 @@ def _record(judgement: Judgement, reply: ParsedReply, now: datetime) -> dict[str
     return {
         "message_key": judgement.key,
         "seen_at": now,
-        "sender": _storable(reply.sender, 320),
-        "subject": _storable(reply.subject, 500),
+        "sender": storable(reply.sender, 320),
+        "subject": storable(reply.subject, 500),
         "status": judgement.status.value,
-        "reason": _storable(judgement.reason, 2000),
+        "reason": storable(judgement.reason, 2000),
         "request_id": judgement.request_id,
         "disposition": str(judgement.disposition),
     }
-
-
-def _storable(text: str | None, limit: int) -> str | None:
-    """Text any database stores: PostgreSQL refuses NUL characters in text columns."""
-    return None if text is None else text.replace("\x00", "\ufffd")[:limit]

@@ -12,11 +12,14 @@ from datetime import datetime
 
 from approvals.disposition import Disposition
 from approvals.models import NotificationKind, RequestStatus
+from approvals.workflow.asking import RequestFacts
+from approvals.workflow.stages import StagePlan
 
 
 @dataclass(frozen=True)
 class KnownNotification:
-    """A notification a reply may answer (or an answer or receipt we sent about one)."""
+    """A mail we sent about a request: an approval (it carries the token), or a reminder,
+    answer, receipt or notice tied to one by its stage, seat and approver."""
 
     id: int
     request_id: str
@@ -26,6 +29,24 @@ class KnownNotification:
     status: str
     created_at: datetime
     mime: bytes = field(repr=False)  # the sent message: answers reuse its subject and Reply-To
+    approver_name: str = ""
+    stage: int = 0
+    seat: str = ""
+    via: str = ""
+    on_behalf_of: str | None = None
+    delegated_to: str | None = None
+
+    @property
+    def asks(self) -> bool:
+        return self.kind == NotificationKind.APPROVAL
+
+
+@dataclass(frozen=True)
+class KnownRequest:
+    facts: RequestFacts
+    status: RequestStatus
+    current_stage: int
+    plans: tuple[StagePlan, ...]
 
 
 @dataclass(frozen=True)
@@ -45,25 +66,56 @@ class BatchView:
 
     notifications: dict[int, KnownNotification] = field(default_factory=dict)
     by_message_id: dict[str, KnownNotification] = field(default_factory=dict)
-    request_status: dict[str, RequestStatus] = field(default_factory=dict)
-    approvers: dict[str, list[str]] = field(default_factory=dict)  # request -> approvers
-    verdicts: dict[str, dict[str, str]] = field(default_factory=dict)  # request -> approver -> v
+    requests: dict[str, KnownRequest] = field(default_factory=dict)
+    # request -> stage -> seat -> "approve" | "reject"
+    verdicts: dict[str, dict[int, dict[str, str]]] = field(default_factory=dict)
     last_answered: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    absences: dict[str, str] = field(default_factory=dict)  # approver -> delegate, in force
     seen: dict[str, SeenMessage] = field(default_factory=dict)  # message key -> what was done
 
     def add_notification(self, notification: KnownNotification) -> None:
         self.notifications[notification.id] = notification
         self.by_message_id[notification.message_id] = notification
-        if notification.kind == NotificationKind.APPROVAL:
-            self.approvers.setdefault(notification.request_id, []).append(notification.approver)
-        elif notification.kind == NotificationKind.ANSWER:
+        if notification.kind == NotificationKind.ANSWER:
             self.answered(notification.request_id, notification.approver, notification.created_at)
 
     def answered(self, request_id: str, approver: str, at: datetime) -> None:
         key = (request_id, approver)
         self.last_answered[key] = max(at, self.last_answered.get(key, at))
 
-    def set_status(self, notification: KnownNotification, status: str) -> None:
-        changed = replace(notification, status=status)
+    def set_notification(self, notification: KnownNotification, **changes: object) -> None:
+        changed = replace(notification, **changes)  # type: ignore[arg-type]
         self.notifications[changed.id] = changed
         self.by_message_id[changed.message_id] = changed
+
+    def stage_verdicts(self, request_id: str, stage: int) -> dict[str, str]:
+        return self.verdicts.setdefault(request_id, {}).setdefault(stage, {})
+
+    def asking(self, mail: KnownNotification) -> KnownNotification | None:
+        """The approval notification a mail about a seat belongs to (itself, if it asks)."""
+        if mail.asks:
+            return mail
+        return next(
+            (
+                n
+                for n in self.notifications.values()
+                if n.asks
+                and (n.request_id, n.stage, n.seat, n.approver)
+                == (mail.request_id, mail.stage, mail.seat, mail.approver)
+            ),
+            None,
+        )
+
+    def undecided(self, request_id: str, stage: int) -> list[KnownNotification]:
+        """The stage's approval notifications whose seat has no decision and was not
+        handed on: who is still waiting to be asked to decide."""
+        decided = self.verdicts.get(request_id, {}).get(stage, {})
+        return [
+            n
+            for n in self.notifications.values()
+            if n.asks
+            and n.request_id == request_id
+            and n.stage == stage
+            and n.delegated_to is None
+            and n.seat not in decided
+        ]
