@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from email.utils import parseaddr
 
-from approvals.notifications import new_message_id, sender_domain
+from approvals.mails import new_message_id, sender_domain
 from approvals.settings import EngineSettings
 from mailio.compose import RenderedParts, build_message
 from mailio.inbound.base import Mailbox

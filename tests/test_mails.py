@@ -31,7 +31,6 @@ from approvals.mails import (
     render_request_mail,
 )
 from approvals.models import NotificationKind
-from approvals.notifications import render_notification
 from approvals.replies import parse_reply
 from approvals.replies.verdicts import Verdict
 from approvals.settings import OutboundSettings
@@ -454,11 +453,13 @@ def test_a_notice_refuses_a_context_it_cannot_say(
         _notice_mail(kind, None, context)
 
 
-def test_render_notification_is_the_approval_mail() -> None:
-    raw = render_notification(
+def test_an_approval_mail_without_a_deadline_names_the_tokens_expiry() -> None:
+    raw = render_request_mail(
+        MailKind.APPROVAL,
         outbound=OUTBOUND,
         templates_dir=TEMPLATES,
         theme="default",
+        language=None,
         request_id="req-7",
         title="Deploy",
         details={},

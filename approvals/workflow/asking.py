@@ -16,7 +16,13 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Connection
 from sqlmodel import col, select
 
-from approvals.mails import MailKind, render_notice_mail, render_request_mail
+from approvals.mails import (
+    MailKind,
+    new_message_id,
+    render_notice_mail,
+    render_request_mail,
+    sender_domain,
+)
 from approvals.models import (
     AbsenceRow,
     EventKind,
@@ -26,7 +32,6 @@ from approvals.models import (
     RequestRow,
     Via,
 )
-from approvals.notifications import new_message_id, sender_domain
 from approvals.settings import EngineSettings
 from approvals.tokens import issue_token
 from approvals.workflow.history import record_event
