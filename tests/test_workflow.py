@@ -16,6 +16,7 @@ from approvals.engine import ApprovalEngine
 from approvals.errors import RequestClosed
 from approvals.models import ApprovalRequest, Event, EventKind, RequestStatus
 from approvals.settings import EngineSettings
+from mailio.compose import Attachment
 from mailio.devservers.approver import compose_reply
 from mailio.inbound import memory as folders
 from mailio.outbound import memory as outboxes
@@ -492,3 +493,22 @@ def test_an_out_of_office_without_a_rule_is_noted_with_its_return_date(flow: Flo
     [away] = [e for e in flow.engine.history(request.id) if e.kind is EventKind.AWAY]
     assert (away.actor, away.detail) == (ALICE, "out of office until 2026-12-14")
     assert flow.engine.get(request.id).approvers == (ALICE,)
+
+
+def test_later_stages_and_delegates_get_the_attachments_the_first_approvers_got(
+    flow: Flow,
+) -> None:
+    document = Attachment("release-notes.pdf", b"%PDF-1.4 notes", "application/pdf")
+    request = flow.engine.request_approval(
+        "Release", stages=[{"approvers": [ALICE]}, {"approvers": [BOB]}], attachments=[document]
+    )
+    flow.engine.dispatch_pending()
+    flow.reply(ALICE, "Approved")
+    flow.poll()
+    flow.engine.delegate(request.id, BOB, CAROL)
+    flow.engine.dispatch_pending()
+
+    for approver in (BOB, CAROL):
+        [attached] = list(flow.asking_mail(approver).iter_attachments())
+        assert attached.get_filename() == "release-notes.pdf"
+        assert attached.get_payload(decode=True) == b"%PDF-1.4 notes"

@@ -7,9 +7,11 @@ commits (a stage approved, a timer due, a delegation): never twice, never lost.
 
 from __future__ import annotations
 
+import email.policy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.parser import BytesParser
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, update
@@ -116,14 +118,18 @@ def ask(
     seat: Seat,
     now: datetime,
     *,
-    attachments: Sequence[Attachment] = (),
+    attachments: Sequence[Attachment] | None = None,
     follow_absence: bool = True,
 ) -> int:
     """Queue one approval notification for ``seat``; returns its id.
 
     An approver with an absence rule active now is not asked: the rule's delegate
-    is, in the same seat, marked as asked on the approver's behalf.
+    is, in the same seat, marked as asked on the approver's behalf. ``attachments``
+    None: those of the request's first notification (a later stage, a delegate and an
+    escalation see the same documents as the first approvers).
     """
+    if attachments is None:
+        attachments = attachments_of(connection, request.id)
     if follow_absence and seat.via is not Via.ESCALATION:
         delegate = active_delegate(connection, seat.approver, now)
         if delegate is not None and delegate != seat.approver:
@@ -240,6 +246,30 @@ def notify_closed(
         _queue_mail(
             connection, request.id, original, NotificationKind.CLOSED, message_id, mime, now
         )
+
+
+def attachments_of(connection: Connection, request_id: str) -> list[Attachment]:
+    """The attachments the request's first approval notification carried."""
+    first = connection.execute(
+        select(_NOTIFICATIONS.c.mime)
+        .where(
+            _NOTIFICATIONS.c.request_id == request_id,
+            _NOTIFICATIONS.c.kind == NotificationKind.APPROVAL.value,
+        )
+        .order_by(_NOTIFICATIONS.c.id)
+        .limit(1)
+    ).first()
+    if first is None or b"attachment" not in first[0]:
+        return []
+    message = BytesParser(policy=email.policy.default).parsebytes(first[0])
+    return [
+        Attachment(
+            part.get_filename() or "attachment",
+            part.get_payload(decode=True) or b"",  # type: ignore[arg-type]
+            part.get_content_type(),
+        )
+        for part in message.iter_attachments()  # type: ignore[attr-defined]
+    ]
 
 
 def token_of(
