@@ -293,34 +293,55 @@ def test_reminders_stop_at_their_maximum(flow: Flow) -> None:
     assert sum(counts) == 2 and len(flow.mails(ALICE)) == 3
 
 
-def test_two_instances_running_timers_at_once_send_each_reminder_once(
-    make_flow: Any,
-    postgres_url: str,  # noqa: F811
-) -> None:
-    first, second = make_flow(postgres_url), make_flow(postgres_url)
-    for index in range(6):
-        first.engine.request_approval(
-            f"Deploy {index}", [f"a{index}@example.test"], reminders=REMIND
-        )
-    first.engine.dispatch_pending()
-    for flow in (first, second):
-        flow.later(hours=5)
-    barrier = threading.Barrier(2)
-    reports: list[Any] = [None, None]
+def _timers_at_once(*flows: Flow) -> list[Any]:
+    barrier = threading.Barrier(len(flows))
+    reports: list[Any] = [None] * len(flows)
 
     def run(index: int, flow: Flow) -> None:
         barrier.wait()
         reports[index] = flow.engine.run_timers()
 
-    threads = [threading.Thread(target=run, args=(i, f)) for i, f in enumerate((first, second))]
+    threads = [threading.Thread(target=run, args=(i, f)) for i, f in enumerate(flows)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return reports
 
-    assert reports[0].reminded + reports[1].reminded == 6
+
+def test_two_instances_running_timers_at_once_act_once_each(
+    make_flow: Any,
+    postgres_url: str,  # noqa: F811
+) -> None:
+    first, second = make_flow(postgres_url), make_flow(postgres_url)
+    for index in range(6):  # reminded, then escalated, then expired
+        first.engine.request_approval(
+            f"Deploy {index}",
+            [f"a{index}@example.test"],
+            reminders=REMIND,
+            escalate_to=[BOSS],
+            escalate_after=timedelta(hours=6),
+            due=timedelta(hours=10),
+        )
     first.engine.dispatch_pending()
-    assert sum(len(received_by(f"a{index}@example.test")) for index in range(6)) == 12
+    totals: list[tuple[int, int, int]] = []
+    for hours in (5, 2, 4):  # 5 h: reminders; 7 h: escalations; 11 h: deadlines
+        for flow in (first, second):
+            flow.later(hours=hours)
+        reports = _timers_at_once(first, second)
+        totals.append(
+            (
+                sum(r.reminded for r in reports),
+                sum(r.escalated for r in reports),
+                sum(r.expired for r in reports),
+            )
+        )
+        first.engine.dispatch_pending()
+
+    assert totals == [(6, 0, 0), (0, 6, 0), (0, 0, 6)]
+    # each approver: the notification, one reminder, one closed notice; the boss: 6 + 6
+    assert sum(len(received_by(f"a{index}@example.test")) for index in range(6)) == 18
+    assert len(received_by(BOSS)) == 12
 
 
 # --- escalation -------------------------------------------------------------------------------

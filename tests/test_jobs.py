@@ -1,0 +1,56 @@
+"""The scheduler's jobs: a poll cycle at the configured interval and the timers every minute."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from approvals.engine import ApprovalEngine
+from approvals.models import RequestStatus
+from scheduler.jobs import POLL_JOB_ID, TIMERS_JOB_ID, TIMERS_SECONDS, add_poll_job, run_timers
+from tests.engine_setup import Clock
+from tests.memory_setup import memory_engine_settings, received_by
+
+CLOCK = Clock()
+
+
+@pytest.fixture
+def engine(tmp_path: Path, empty_memory_servers: None) -> Iterator[ApprovalEngine]:
+    CLOCK.offset = timedelta()
+    engine = ApprovalEngine(
+        memory_engine_settings(f"sqlite:///{tmp_path / 'a.db'}", interval_minutes=5),
+        clock=CLOCK,
+    )
+    yield engine
+    engine.close()
+
+
+def test_serve_runs_the_timers_every_minute_whatever_the_poll_interval(
+    engine: ApprovalEngine,
+) -> None:
+    scheduler = BackgroundScheduler()
+    add_poll_job(scheduler, engine)
+
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+
+    assert jobs[POLL_JOB_ID].trigger.interval == timedelta(minutes=5)
+    assert (
+        jobs[TIMERS_JOB_ID].trigger.interval
+        == timedelta(seconds=TIMERS_SECONDS)
+        == timedelta(minutes=1)
+    )
+
+
+def test_the_timers_job_sends_what_the_timers_queued(engine: ApprovalEngine) -> None:
+    request = engine.request_approval("Deploy", ["alice@example.test"], due=timedelta(hours=1))
+    engine.dispatch_pending()
+    CLOCK.offset += timedelta(hours=2)
+
+    run_timers(engine)
+
+    assert engine.get(request.id).status is RequestStatus.EXPIRED
+    assert len(received_by("alice@example.test")) == 2  # the request, then the closed notice
