@@ -168,13 +168,49 @@ class _Loader:
             entries, server_type=server_type, source=display
         )
         lines = {entry.key: entry.line for entry in entries}
-        self.notices.extend(mapped.notices)
-        for key in mapped.unknown:
-            self.notices.append(
-                f"{properties.where(display, lines.get(key))}: {key} is not used for "
-                f"{server_type} server [servers.{name}]; the line is ignored"
+        unused = [
+            f"{properties.where(display, lines.get(key))}: {key} is not used for "
+            f"{server_type} server [servers.{name}]; the line is ignored"
+            for key in mapped.unknown
+        ]
+        if not mapped.fields:
+            raise ConfigError(
+                "\n".join(
+                    [
+                        f"{display}: no line in it sets anything for {server_type} server "
+                        f"[servers.{name}] ({location}); fix the lines below, or remove "
+                        f"properties_file",
+                        *mapped.notices,
+                        *unused,
+                    ]
+                )
             )
-        return mapped.fields
+        contradictions = properties.disagreements(mapped, table)
+        if contradictions:
+            raise ConfigError(
+                "\n".join(self._contradiction(name, display, found) for found in contradictions)
+            )
+        self.notices.extend(mapped.notices)
+        self.notices.extend(unused)
+        fields = dict(mapped.fields)
+        if fields.get("security") == "starttls-if-available" and "security" not in table:
+            # starttls.enable=true (FlexDeploy's ${{SMTP_ENABLE_TLS}} echoes this very
+            # default) does not lower the default "starttls-required"; the table may.
+            del fields["security"]
+        return fields
+
+    def _contradiction(self, name: str, display: str, found: properties.Disagreement) -> str:
+        path = ("servers", name, *found.field.split("."))
+        secret = _is_secret(None, path) or _is_secret(None, (found.entry.key,))
+        in_file = MASK if secret else found.entry.value.strip()
+        in_table = json.dumps(MASK) if secret else _show(found.table_value)
+        line = self.lines.key_line(path) if self.lines is not None else None
+        return (
+            f"{properties.where(display, found.entry.line or None)}: "
+            f"{found.entry.key}={in_file} contradicts {properties.where(self.display, line)}: "
+            f"[{_table_name(path[:2])}] {found.field} = {in_table}; "
+            f"remove one of the two, or make them agree"
+        )
 
     def _display_path(self, file: Path) -> str:
         """The file as the admin would name it: beside the config file's name as given."""
@@ -280,6 +316,13 @@ class _TomlLines:
             assignment = _ASSIGNMENT.match(line)
             key = _split_key(assignment.group(1)) if assignment else ()
             self.places.append((section, key))
+
+    def key_line(self, path: tuple[str, ...]) -> int | None:
+        """The 1-based line that sets the key at ``path`` (``[a.b] c = 1`` or ``b.c = 1``)."""
+        for number, (section, key) in enumerate(self.places):
+            if key and section + key == path:
+                return number + 1
+        return None
 
     def find(self, path: tuple[str, ...], needle: str) -> int | None:
         """The 1-based line holding ``needle`` for the value at ``path``, best guess first."""

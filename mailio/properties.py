@@ -7,7 +7,9 @@ so instead of silently dropping a line.
 
 Templating: ``$<<NAME>>`` is replaced by NAME's value, ``$$<<`` is a literal
 ``$<<``. A value found in a file is expanded again (so variables may refer to
-variables); a value from the environment is taken literally.
+variables); a value from the environment is taken literally. In a properties
+file FlexDeploy's ``${{NAME}}`` means the same as ``$<<NAME>>`` (``$${{`` is a
+literal ``${{``), so the blocks FlexDeploy documents paste unchanged.
 """
 
 from __future__ import annotations
@@ -22,9 +24,18 @@ from mailio.errors import ConfigError, TemplateVariableError
 Resolver = Callable[[str], str | None]
 """Returns a variable's value as a template (expanded again), or None when undefined."""
 
-_REFERENCE = re.compile(r"\$\$<<|\$<<([A-Za-z_][A-Za-z0-9_.]*)>>|\$<<")
+_NAME = r"[A-Za-z_][A-Za-z0-9_.]*"
+_REFERENCE = re.compile(rf"\$\$<<|\$<<(?P<angle>{_NAME})>>|\$<<")
+# Properties files also take FlexDeploy's ${{NAME}}; TOML does not (a "${{" there is text).
+_FILE_REFERENCE = re.compile(
+    rf"\$\$<<|\$\$\{{\{{|\$<<(?P<angle>{_NAME})>>|\$\{{\{{(?P<brace>{_NAME})\}}\}}|\$<<|\$\{{\{{"
+)
 ENV_HINT = "set {name} in the environment"
 PROPERTIES_HINT = "define {name} in the file, or set it in the environment"
+
+
+class _Literal(str):
+    """A value from the environment: never expanded again, whatever syntax it contains."""
 
 
 def where(source: str, line: int | None) -> str:
@@ -55,39 +66,52 @@ def expand(
     *,
     source: str,
     line: int | None,
-    hint: str = ENV_HINT,
+    hint: str | Callable[[str], str] = ENV_HINT,
     defines: str | None = None,
+    flexdeploy: bool = False,
 ) -> str:
     """Replaces every ``$<<NAME>>`` in ``text``; ``hint`` says where NAME could be defined.
 
     ``defines`` names the variable whose value ``text`` is, so ``A=$<<A>>`` is a cycle.
+    ``flexdeploy``: ``${{NAME}}`` is a reference too (in properties files).
     """
     place = where(source, line)
+    pattern = _FILE_REFERENCE if flexdeploy else _REFERENCE
+
+    def advice(name: str) -> str:
+        return hint.format(name=name) if isinstance(hint, str) else hint(name)
 
     def expand_within(template: str, stack: tuple[str, ...]) -> str:
         def replace(match: re.Match[str]) -> str:
-            if match.group(0) == "$$<<":
-                return "$<<"
-            name = match.group(1)
+            written = match.group(0)
+            if written.startswith("$$"):
+                return written[1:]
+            opener = written[:3]
+            closer = ">>" if opener == "$<<" else "}}"
+            name = match.group("angle") or (match.group("brace") if flexdeploy else None)
             if name is None:
                 raise TemplateVariableError(
-                    f"{place}: $<< must be followed by a variable name and >> "
-                    f"(like $<<SMTP_PASSWORD>>); write $$<< for a literal $<<"
+                    f"{place}: {opener} must be followed by a variable name and {closer} "
+                    f"(like {opener}SMTP_PASSWORD{closer}); write ${opener} for a literal {opener}"
                 )
             if name in stack:
                 chain = " -> ".join((*stack[stack.index(name) + 1 :], name))
                 raise TemplateVariableError(
-                    f"{place}: $<<{name}>> refers to itself through {chain}"
+                    f"{place}: {opener}{name}{closer} refers to itself through {chain}"
                 )
             value = resolve(name)
             if value is None:
-                needed_by = f" (needed by $<<{stack[-1]}>>)" if len(stack) > len(start) else ""
-                raise TemplateVariableError(
-                    f"{place}: $<<{name}>> is not defined{needed_by}; {hint.format(name=name)}"
+                needed_by = (
+                    f" (needed by {opener}{stack[-1]}{closer})" if len(stack) > len(start) else ""
                 )
+                raise TemplateVariableError(
+                    f"{place}: {opener}{name}{closer} is not defined{needed_by}; {advice(name)}"
+                )
+            if isinstance(value, _Literal):
+                return str(value)
             return expand_within(value, (*stack, name))
 
-        return _REFERENCE.sub(replace, template)
+        return pattern.sub(replace, template)
 
     start = (defines,) if defines else ()
     return expand_within(text, start)
@@ -116,37 +140,60 @@ def from_environment(environ: Mapping[str, str]) -> Resolver:
 
     def resolve(name: str) -> str | None:
         value = environ.get(name)
-        return None if value is None else literal(value)
+        return None if value is None else _Literal(value)
 
     return resolve
 
 
 # --- server fields as variables -------------------------------------------------------------
 
-_SECURE = frozenset({"starttls-if-available", "starttls-required", "tls"})
+_STARTTLS = frozenset({"starttls-if-available", "starttls-required"})
 _SERVER_VARIABLES = {
     "smtp": ("SMTP_HOST_NAME", "SMTP_HOST_PORT", "SMTP_ENABLE_TLS"),
     "imap": ("IMAP_HOST_NAME", "IMAP_HOST_PORT", "IMAP_ENABLE_STARTTLS"),
 }
+_VARIABLE_FIELDS = {
+    "SMTP_HOST_NAME": "host",
+    "SMTP_HOST_PORT": "port",
+    "IMAP_HOST_NAME": "host",
+    "IMAP_HOST_PORT": "port",
+}
 
 
 def server_variables(server_type: object, table: Mapping[str, Any]) -> dict[str, str]:
-    """``SMTP_HOST_NAME`` and friends, from a server's own TOML table (already expanded).
+    """``SMTP_HOST_NAME`` and friends (FlexDeploy's names), from a server's own TOML table
+    (already expanded).
 
-    A missing ``security`` means the model's default, ``starttls-required``.
+    ``SMTP_ENABLE_TLS`` / ``IMAP_ENABLE_STARTTLS`` are FlexDeploy's "Enable STARTTLS"
+    fields: true for the two STARTTLS modes, false for ``tls`` and ``none``. ``PROTOCOL``
+    is the JavaMail protocol the table implies: ``smtps`` / ``imaps`` for ``security =
+    "tls"``, else ``smtp`` / ``imap``; a ``PROTOCOL=`` line in the file overrides it, as
+    in FlexDeploy. A missing ``security`` means the model's default, ``starttls-required``.
     """
     names = _SERVER_VARIABLES.get(str(server_type))
     if names is None:
         return {}
     host_name, host_port, enable_tls = names
+    security = table.get("security", "starttls-required")
     result = {
-        enable_tls: "true" if table.get("security", "starttls-required") in _SECURE else "false"
+        enable_tls: "true" if security in _STARTTLS else "false",
+        "PROTOCOL": f"{server_type}s" if security == "tls" else str(server_type),
     }
     if isinstance(table.get("host"), str):
         result[host_name] = table["host"]
     if isinstance(table.get("port"), int | str) and not isinstance(table.get("port"), bool):
         result[host_port] = str(table["port"])
     return result
+
+
+def _properties_hint(name: str) -> str:
+    field = _VARIABLE_FIELDS.get(name)
+    if field is None:
+        return PROPERTIES_HINT.format(name=name)
+    return (
+        f"{name} is the server table's {field}: set {field} in the server's TOML table, "
+        f"or define {name} in the file"
+    )
 
 
 # --- .properties syntax ---------------------------------------------------------------------
@@ -249,7 +296,7 @@ def resolve_properties(
     server_fields: Mapping[str, str],
     environ: Mapping[str, str],
 ) -> list[Property]:
-    """Expands ``$<<VAR>>`` in keys and values.
+    """Expands ``$<<VAR>>`` and FlexDeploy's ``${{VAR}}`` in keys and values.
 
     A variable is looked up in the file's own entries (the last definition wins,
     as in Java), then in the server's fields, then in the environment.
@@ -259,7 +306,13 @@ def resolve_properties(
 
     def expand_here(text: str, resolve: Resolver, line: int, defines: str | None = None) -> str:
         return expand(
-            text, resolve, source=source, line=line, hint=PROPERTIES_HINT, defines=defines
+            text,
+            resolve,
+            source=source,
+            line=line,
+            hint=_properties_hint,
+            defines=defines,
+            flexdeploy=True,
         )
 
     by_raw_key = first_of(from_mapping(raw), *outside)
@@ -299,17 +352,27 @@ _COMMON_SUFFIXES = frozenset(
         "connectiontimeout",
         "timeout",
         "writetimeout",
+        "class",
     }
 )
+# JavaMail's own provider classes (javax/jakarta "com.sun.mail", Angus "org.eclipse.angus.mail").
+_PROVIDER_CLASSES = {
+    "smtp": {"smtp.SMTPTransport": "smtp", "smtp.SMTPSSLTransport": "smtps"},
+    "imap": {"imap.IMAPStore": "imap", "imap.IMAPSSLStore": "imaps"},
+}
 _SMTP_ONLY_SUFFIXES = frozenset({"from", "localhost"})
 
 
 class MappedProperties(NamedTuple):
-    """``fields`` for the server model, keys not used, and notices for the admin."""
+    """``fields`` for the server model, keys not used, and notices for the admin.
+
+    ``origins``: for each field (``timeouts.connect`` for a nested one), the line that set it.
+    """
 
     fields: dict[str, Any]
     unknown: list[str]
     notices: list[str]
+    origins: dict[str, Property]
 
 
 def is_variable_definition(key: str) -> bool:
@@ -344,12 +407,14 @@ def javamail_to_server_fields(
 
 def _active_protocol(entries: Sequence[Property], family: str) -> str:
     """The protocol JavaMail would use: the one ``mail.transport.protocol`` (or
-    ``mail.store.protocol``) names; else the secure one if only its keys are given;
-    else the plain one. JavaMail reads only that protocol's ``mail.<protocol>.*`` keys."""
+    ``mail.store.protocol``) names, else FlexDeploy's ``PROTOCOL=`` line; else the secure
+    one if only its keys are given; else the plain one. JavaMail reads only that
+    protocol's ``mail.<protocol>.*`` keys."""
     plain, secure = _FAMILIES[family]
-    for entry in reversed(entries):  # later lines win
-        if entry.key == _PROTOCOL_KEY[family] and entry.value.strip() in (plain, secure):
-            return entry.value.strip()
+    for key in (_PROTOCOL_KEY[family], "PROTOCOL"):
+        for entry in reversed(entries):  # later lines win
+            if entry.key == key and entry.value.strip() in (plain, secure):
+                return entry.value.strip()
     keys = [entry.key for entry in entries]
     has_plain = any(key.startswith(f"mail.{plain}.") for key in keys)
     has_secure = any(key.startswith(f"mail.{secure}.") for key in keys)
@@ -386,8 +451,13 @@ class _Mapper:
         self.security: str | None = None
         self.protocol_user: str | None = None
         self.generic_user: str | None = None
-        self.port: int | None = None
-        self.factory_port: int | None = None
+        self.generic_origin: Property | None = None
+        self.port: Property | None = None
+        self.factory_port: Property | None = None
+        self.security_origin: Property | None = None
+        self.user_origin: Property | None = None
+        self.origins: dict[str, Property] = {}
+        self.timeout_origins: dict[str, Property] = {}
 
     def where(self, entry: Property) -> str:
         return where(self.source, entry.line or None)
@@ -398,6 +468,7 @@ class _Mapper:
             return
         if key == "mail.user":
             self.generic_user = entry.value
+            self.generic_origin = entry
             return
         if key == _PROTOCOL_KEY[self.family]:
             self._protocol(entry)
@@ -418,7 +489,7 @@ class _Mapper:
                     self.family == "smtp" and suffix in _SMTP_ONLY_SUFFIXES
                 ):
                     if protocol.endswith("s"):
-                        self._raise_security("tls")
+                        self._raise_security("tls", entry)
                     self._suffix(suffix, entry)
                     return
         self.unknown.append(key)
@@ -431,38 +502,48 @@ class _Mapper:
                 f"{self.where(entry)}: {entry.key}: expected {expected}, got {value!r}"
             )
         if value.endswith("s"):
-            self._raise_security("tls")
+            self._raise_security("tls", entry)
 
-    def _raise_security(self, level: str) -> None:
+    def _raise_security(self, level: str, entry: Property) -> None:
         if self.security is None or _SECURITY_RANK[level] > _SECURITY_RANK[self.security]:
             self.security = level
+            self.security_origin = entry
+
+    def _set(self, field: str, value: Any, entry: Property) -> None:
+        self.fields[field] = value
+        self.origins[field] = entry
 
     def _suffix(self, suffix: str, entry: Property) -> None:  # noqa: C901 - one branch per key
         value = entry.value.strip()
         if suffix == "host":
-            self.fields["host"] = value
+            self._set("host", value, entry)
         elif suffix == "port":
-            self.port = self._port(entry)
+            _port(self.where(entry), entry)
+            self.port = entry
         elif suffix == "socketFactory.port":
-            self.factory_port = self._port(entry)
+            _port(self.where(entry), entry)
+            self.factory_port = entry
         elif suffix == "auth":
-            self.fields["auth"] = "password" if self._bool(entry) else "none"
+            self._set("auth", "password" if _bool(self.where(entry), entry) else "none", entry)
         elif suffix == "user":
             self.protocol_user = value
+            self.user_origin = entry
         elif suffix == "from":
-            self.fields["from_address"] = value
+            self._set("from_address", value, entry)
         elif suffix == "localhost":
-            self.fields["local_hostname"] = value
+            self._set("local_hostname", value, entry)
         elif suffix == "starttls.enable":
             # false is not turned into security = "none": the safe default stays.
-            if self._bool(entry):
-                self._raise_security("starttls-if-available")
+            if _bool(self.where(entry), entry):
+                self._raise_security("starttls-if-available", entry)
         elif suffix == "starttls.required":
-            if self._bool(entry):
-                self._raise_security("starttls-required")
+            if _bool(self.where(entry), entry):
+                self._raise_security("starttls-required", entry)
         elif suffix == "ssl.enable":
-            if self._bool(entry):
-                self._raise_security("tls")
+            if _bool(self.where(entry), entry):
+                self._raise_security("tls", entry)
+        elif suffix == "class":
+            self._provider_class(entry)
         elif suffix == "socketFactory.class":
             if not value.endswith("SSLSocketFactory"):
                 raise ConfigError(
@@ -470,18 +551,18 @@ class _Mapper:
                     f'understood (it means security = "tls"), got {value!r}; remove the line '
                     f"and set security, ca_file or proxy in the server's TOML table"
                 )
-            self._raise_security("tls")
+            self._raise_security("tls", entry)
         elif suffix == "socketFactory.fallback":
             self.notices.append(
                 f"{self.where(entry)}: {entry.key} is ignored: this engine never falls back "
                 f"to an unencrypted connection when TLS fails"
             )
         elif suffix == "ssl.protocols":
-            self.fields["tls_min_version"] = self._tls_min_version(entry)
+            self._set("tls_min_version", _tls_min_version(self.where(entry), entry), entry)
         elif suffix == "ssl.trust":
             self._trust(entry)
         elif suffix == "ssl.checkserveridentity":
-            if not self._bool(entry):
+            if not _bool(self.where(entry), entry):
                 self.notices.append(
                     f"{self.where(entry)}: {entry.key}=false is ignored: the host name in the "
                     f"server's certificate is always checked when verify = true"
@@ -491,30 +572,21 @@ class _Mapper:
         else:  # timeout, writetimeout: one socket timeout here, the larger one wins
             self._timeout("socket", entry)
 
-    def _bool(self, entry: Property) -> bool:
-        value = entry.value.strip().lower()
-        if value not in ("true", "false"):
-            raise ConfigError(
-                f"{self.where(entry)}: {entry.key}: expected true or false, got {entry.value!r}"
-            )
-        return value == "true"
-
-    def _integer(self, entry: Property, what: str) -> int:
+    def _provider_class(self, entry: Property) -> None:
         value = entry.value.strip()
-        if not re.fullmatch(r"-?\d+", value):
-            raise ConfigError(f"{self.where(entry)}: {entry.key}: expected {what}, got {value!r}")
-        return int(value)
-
-    def _port(self, entry: Property) -> int:
-        port = self._integer(entry, "an integer from 1 to 65535")
-        if not 1 <= port <= 65535:
-            raise ConfigError(
-                f"{self.where(entry)}: {entry.key}: expected an integer from 1 to 65535, got {port}"
-            )
-        return port
+        for suffix, protocol in _PROVIDER_CLASSES[self.family].items():
+            if value.endswith(f".mail.{suffix}"):
+                if protocol.endswith("s"):
+                    self._raise_security("tls", entry)
+                return
+        known = ", ".join(_PROVIDER_CLASSES[self.family])
+        raise ConfigError(
+            f"{self.where(entry)}: {entry.key}: only JavaMail's own {known} are understood, "
+            f"got {value!r}; remove the line"
+        )
 
     def _timeout(self, field: str, entry: Property) -> None:
-        milliseconds = self._integer(entry, "milliseconds as an integer")
+        milliseconds = _integer(self.where(entry), entry, "milliseconds as an integer")
         if milliseconds <= 0:
             self.notices.append(
                 f"{self.where(entry)}: {entry.key}={milliseconds} means 'wait forever' in "
@@ -522,28 +594,14 @@ class _Mapper:
             )
             return
         seconds = milliseconds / 1000
-        self.timeouts[field] = max(seconds, self.timeouts.get(field, 0.0))
-
-    def _tls_min_version(self, entry: Property) -> str:
-        listed = [name for name in re.split(r"[\s,]+", entry.value.strip()) if name]
-        too_old = [name for name in listed if name in _TOO_OLD]
-        if too_old:
-            raise ConfigError(
-                f"{self.where(entry)}: {entry.key}: {', '.join(too_old)} not supported (too old "
-                f"to be safe); list TLSv1.2 and/or TLSv1.3"
-            )
-        unknown = [name for name in listed if name not in _TLS_VERSIONS]
-        if unknown or not listed:
-            raise ConfigError(
-                f"{self.where(entry)}: {entry.key}: expected TLSv1.2 and/or TLSv1.3, "
-                f"got {entry.value.strip()!r}"
-            )
-        return min(listed, key=_TLS_VERSIONS.__getitem__)
+        if seconds >= self.timeouts.get(field, 0.0):
+            self.timeouts[field] = seconds
+            self.timeout_origins[field] = entry
 
     def _trust(self, entry: Property) -> None:
         value = entry.value.strip()
         if value == "*":
-            self.fields["verify"] = False
+            self._set("verify", False, entry)
             self.notices.append(
                 f"{self.where(entry)}: WARNING: {entry.key}=* switches certificate checks OFF "
                 f"for this server (verify = false): anyone on the network path can read the "
@@ -558,14 +616,109 @@ class _Mapper:
 
     def result(self) -> MappedProperties:
         fields = dict(self.fields)
+        origins = dict(self.origins)
         port = self.factory_port if self.factory_port is not None else self.port
         if port is not None:
-            fields["port"] = port
-        if self.security is not None:
+            fields["port"] = int(port.value.strip())
+            origins["port"] = port
+        if self.security is not None and self.security_origin is not None:
             fields["security"] = self.security
-        user = self.protocol_user if self.protocol_user is not None else self.generic_user
-        if user is not None:
-            fields["username"] = user
+            origins["security"] = self.security_origin
+        if self.protocol_user is not None and self.user_origin is not None:
+            fields["username"] = self.protocol_user
+            origins["username"] = self.user_origin
+        elif self.generic_user is not None and self.generic_origin is not None:
+            fields["username"] = self.generic_user
+            origins["username"] = self.generic_origin
         if self.timeouts:
             fields["timeouts"] = dict(self.timeouts)
-        return MappedProperties(fields, self.unknown, self.notices)
+            origins.update({f"timeouts.{k}": v for k, v in self.timeout_origins.items()})
+        return MappedProperties(fields, self.unknown, self.notices, origins)
+
+
+# --- the file against the server's TOML table -----------------------------------------------
+
+
+def _bool(at: str, entry: Property) -> bool:
+    value = entry.value.strip().lower()
+    if value not in ("true", "false"):
+        raise ConfigError(f"{at}: {entry.key}: expected true or false, got {entry.value!r}")
+    return value == "true"
+
+
+def _integer(at: str, entry: Property, what: str) -> int:
+    value = entry.value.strip()
+    if not re.fullmatch(r"-?\d+", value):
+        raise ConfigError(f"{at}: {entry.key}: expected {what}, got {value!r}")
+    return int(value)
+
+
+def _port(at: str, entry: Property) -> int:
+    port = _integer(at, entry, "an integer from 1 to 65535")
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"{at}: {entry.key}: expected an integer from 1 to 65535, got {port}")
+    return port
+
+
+def _tls_min_version(at: str, entry: Property) -> str:
+    listed = [name for name in re.split(r"[\s,]+", entry.value.strip()) if name]
+    too_old = [name for name in listed if name in _TOO_OLD]
+    if too_old:
+        raise ConfigError(
+            f"{at}: {entry.key}: {', '.join(too_old)} not supported (too old "
+            f"to be safe); list TLSv1.2 and/or TLSv1.3"
+        )
+    unknown = [name for name in listed if name not in _TLS_VERSIONS]
+    if unknown or not listed:
+        raise ConfigError(
+            f"{at}: {entry.key}: expected TLSv1.2 and/or TLSv1.3, got {entry.value.strip()!r}"
+        )
+    return min(listed, key=_TLS_VERSIONS.__getitem__)
+
+
+class Disagreement(NamedTuple):
+    """A setting the TOML table and a properties line both give, with different values."""
+
+    field: str  # as in the TOML table: "host", "timeouts.connect"
+    entry: Property  # the properties line
+    file_value: Any
+    table_value: Any
+
+
+def disagreements(mapped: MappedProperties, table: Mapping[str, Any]) -> list[Disagreement]:
+    """Where ``mapped`` (from a properties file) contradicts what ``table`` states explicitly.
+
+    Two spellings of one intent agree: ``starttls.enable=true`` (use STARTTLS when
+    offered) with ``security = "starttls-required"``, and ``auth=true`` (log in) with
+    ``auth = "oauth2"``.
+    """
+    found = []
+    for field, entry in mapped.origins.items():
+        path = field.split(".")
+        file_value: Any = mapped.fields
+        table_value: Any = table
+        for part in path:
+            file_value = file_value[part]
+            if not isinstance(table_value, Mapping) or part not in table_value:
+                break
+            table_value = table_value[part]
+        else:
+            if not _agree(field, file_value, table_value):
+                found.append(Disagreement(field, entry, file_value, table_value))
+    return sorted(found, key=lambda disagreement: disagreement.entry.line)
+
+
+def _agree(field: str, from_file: Any, from_table: Any) -> bool:
+    if field == "security" and (from_file, from_table) == (
+        "starttls-if-available",
+        "starttls-required",
+    ):
+        return True
+    if field == "auth" and (from_file, from_table) == ("password", "oauth2"):
+        return True
+    if field == "port" or field.startswith("timeouts."):
+        try:
+            return float(from_file) == float(from_table)
+        except (TypeError, ValueError):
+            return False  # the table's value is not a number: validation says so later
+    return bool(from_file == from_table)

@@ -21,6 +21,16 @@ _UNTRUSTED_CODES = frozenset({2, 18, 19, 20, 21})
 # Host name, e-mail or IP address of the server not among the certificate's names.
 _NAME_MISMATCH_CODES = frozenset({62, 63, 64})
 
+# Ports where the server speaks TLS first: to a plain client it says nothing at all.
+IMPLICIT_TLS_PORTS: dict[str, frozenset[int]] = {
+    "smtp": frozenset({465}),
+    "imap": frozenset({993}),
+}
+# How long a plain or STARTTLS client waits for a greeting on those ports: real
+# servers greet within milliseconds, so a longer silence means "this port wants TLS".
+TLS_PORT_GREETING_WAIT = 4.0
+_TLS_PORT = {"smtp": 465, "imap": 993}
+
 
 def server_label(server: SmtpServer | ImapServer) -> str:
     """How messages name a server: its configured name, else type://host:port."""
@@ -70,6 +80,33 @@ def tls_failure_in(exc: BaseException) -> ssl.SSLError | ssl.CertificateError | 
     return None
 
 
+def _expects_tls_first(server: SmtpServer | ImapServer) -> bool:
+    return server.security != "tls" and server.port in IMPLICIT_TLS_PORTS[server.type]
+
+
+def greeting_timeout(server: SmtpServer | ImapServer) -> float:
+    """Seconds to wait for the greeting: ``timeouts.greeting``, but at most
+    :data:`TLS_PORT_GREETING_WAIT` when a non-TLS client connects to an implicit-TLS port."""
+    if _expects_tls_first(server):
+        return min(server.timeouts.greeting, TLS_PORT_GREETING_WAIT)
+    return server.timeouts.greeting
+
+
+def no_greeting(
+    server: SmtpServer | ImapServer, silent_at: str = "sent no greeting"
+) -> TransportTimeout:
+    """The error for a server silent after connecting; on 465/993 it suggests implicit TLS."""
+    label = server_label(server)
+    wait = greeting_timeout(server)
+    if _expects_tls_first(server):
+        return TransportTimeout(
+            f"{label} {silent_at} within {wait:g} s: port {server.port} is usually implicit "
+            f"TLS, where the server waits for our TLS handshake first; set security = "
+            f'"tls" (security is "{server.security}")'
+        )
+    return TransportTimeout(f"{label} {silent_at} within {wait:g} s (timeouts.greeting)")
+
+
 def handshake_timeout(server: SmtpServer | ImapServer) -> TransportTimeout:
     """The error for a TLS handshake (implicit or STARTTLS) slower than ``timeouts.greeting``."""
     return TransportTimeout(
@@ -105,6 +142,14 @@ def security_error(
             f"TLS to {label} refused: certificate verification failed ({exc.verify_message})."
         )
     reason = getattr(exc, "reason", None) or str(exc)
+    if reason == "WRONG_VERSION_NUMBER" and server.security == "tls":
+        # What OpenSSL makes of "220 ..." or "* OK ...": a plain greeting, not a TLS record.
+        return SecurityError(
+            f"TLS to {label} failed: the server answered in plain text, not TLS "
+            f"(WRONG_VERSION_NUMBER); port {server.port} speaks plain {server.type.upper()}: "
+            f'set security = "starttls-required" there, or use the TLS port '
+            f'{_TLS_PORT[server.type]} with security = "tls".'
+        )
     if reason in ("UNSUPPORTED_PROTOCOL", "TLSV1_ALERT_PROTOCOL_VERSION"):
         return SecurityError(
             f"TLS to {label} failed: the server does not speak {server.tls_min_version} or "

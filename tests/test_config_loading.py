@@ -152,18 +152,146 @@ def test_office365_properties_give_starttls_required_on_587(config_dir: Path) ->
     assert server.timeouts.greeting == 30.0  # not in the file: the model's default
 
 
-def test_toml_keys_win_over_the_properties_file(config_dir: Path) -> None:
+def test_toml_and_properties_file_agreeing_is_fine(config_dir: Path) -> None:
     (config_dir / "mail.properties").write_text(
-        "mail.smtp.host=from-file.example.com\nmail.smtp.port=465\nmail.smtp.ssl.enable=true\n"
-        "mail.smtp.user=file-user\nmail.smtp.connectiontimeout=5000\nmail.smtp.timeout=9000\n"
+        "mail.smtp.host=smtp.example.com\nmail.smtp.port=587\nmail.smtp.starttls.enable=true\n"
+        "mail.smtp.connectiontimeout=2000\nmail.smtp.timeout=9000\n"
     )
     text = HEAD + SMTP + 'properties_file = "mail.properties"\nsecurity = "starttls-required"\n'
     text += "[servers.smtp-main.timeouts]\nconnect = 2\n"
     server = smtp(load(config_dir, text))
     assert (server.host, server.port) == ("smtp.example.com", 587)
     assert server.security == "starttls-required"
-    assert server.username == "approvals@example.com"
     assert (server.timeouts.connect, server.timeouts.socket) == (2.0, 9.0)  # merged key by key
+
+
+def test_properties_file_contradicting_the_toml_table_is_an_error(config_dir: Path) -> None:
+    (config_dir / "mail.properties").write_text(
+        "mail.smtp.host=from-file.example.com\nmail.smtp.port=465\nmail.smtp.ssl.enable=true\n"
+        "mail.smtp.user=approvals@example.com\nmail.smtp.connectiontimeout=5000\n"
+    )
+    text = HEAD + SMTP + 'properties_file = "mail.properties"\nsecurity = "starttls-required"\n'
+    text += "[servers.smtp-main.timeouts]\nconnect = 2\n"
+    toml_line = {
+        key: line_of(text, needle)
+        for key, needle in [
+            ("host =", 'host = "smtp.example.com"'),
+            ("port = 587", "port = 587"),
+            ("security =", 'security = "starttls-required"'),
+            ("connect", "connect = 2"),
+        ]
+    }
+    assert error_of(config_dir, text).splitlines() == [
+        "config/mail.properties, line 1: mail.smtp.host=from-file.example.com contradicts "
+        f"config/approvals.toml, line {toml_line['host =']}: [servers.smtp-main] host = "
+        '"smtp.example.com"; remove one of the two, or make them agree',
+        "config/mail.properties, line 2: mail.smtp.port=465 contradicts config/approvals.toml, "
+        f"line {toml_line['port = 587']}: [servers.smtp-main] port = 587; remove one of the "
+        "two, or make them agree",
+        "config/mail.properties, line 3: mail.smtp.ssl.enable=true contradicts "
+        f"config/approvals.toml, line {toml_line['security =']}: [servers.smtp-main] security "
+        '= "starttls-required"; remove one of the two, or make them agree',
+        "config/mail.properties, line 5: mail.smtp.connectiontimeout=5000 contradicts "
+        f"config/approvals.toml, line {toml_line['connect']}: [servers.smtp-main] "
+        "timeouts.connect = 2; remove one of the two, or make them agree",
+    ]
+
+
+def test_starttls_enable_does_not_lower_the_default_but_the_table_may(config_dir: Path) -> None:
+    (config_dir / "mail.properties").write_text("mail.smtp.starttls.enable=true\n")
+    text = HEAD + SMTP + 'properties_file = "mail.properties"\n'
+    assert smtp(load(config_dir, text)).security == "starttls-required"
+    text += 'security = "starttls-if-available"\n'
+    assert smtp(load(config_dir, text)).security == "starttls-if-available"
+
+
+def test_properties_file_that_sets_nothing_is_an_error(config_dir: Path) -> None:
+    (config_dir / "mail.properties").write_text(
+        "PROTOCOL=smtp\nmail.debug=true\nmail.imap.host=i\nmail.smtp.socketFactory.fallback=false\n"
+    )
+    text = HEAD + SMTP + 'properties_file = "mail.properties"\n'
+    assert error_of(config_dir, text).splitlines() == [
+        "config/mail.properties: no line in it sets anything for smtp server [servers.smtp-main] "
+        "(config/approvals.toml, [servers.smtp-main] properties_file); fix the lines below, or "
+        "remove properties_file",
+        "config/mail.properties, line 4: mail.smtp.socketFactory.fallback is ignored: this engine "
+        "never falls back to an unencrypted connection when TLS fails",
+        "config/mail.properties, line 2: mail.debug is not used for smtp server "
+        "[servers.smtp-main]; the line is ignored",
+        "config/mail.properties, line 3: mail.imap.host is not used for smtp server "
+        "[servers.smtp-main]; the line is ignored",
+    ]
+
+
+# FlexDeploy's documented defaults (Email Settings), as shipped in config/examples.
+FLEXDEPLOY_SMTP = (REPO / "config/examples/flexdeploy-smtp.properties").read_text()
+FLEXDEPLOY_IMAP = (REPO / "config/examples/flexdeploy-imap.properties").read_text()
+
+
+def test_flexdeploy_default_blocks_paste_unchanged(config_dir: Path) -> None:
+    (config_dir / "smtp.properties").write_text(FLEXDEPLOY_SMTP)
+    (config_dir / "imap.properties").write_text(FLEXDEPLOY_IMAP)
+    text = HEAD + 'properties_file = "imap.properties"\n' + SMTP
+    settings = load(config_dir, text + 'properties_file = "smtp.properties"\n')
+    server = smtp(settings)
+    assert (server.host, server.port, server.security) == (
+        "smtp.example.com",
+        587,
+        "starttls-required",
+    )
+    assert (server.timeouts.connect, server.timeouts.socket) == (30.0, 30.0)
+    assert server.tls_min_version == "TLSv1.2"
+    imap = settings.servers["imap-main"]
+    assert isinstance(imap, ImapServer)
+    assert (imap.host, imap.port, imap.security) == ("imap.example.com", 993, "tls")
+    assert settings.notices == ()
+
+
+def test_flexdeploy_protocol_comes_from_the_table_when_the_file_has_no_line(
+    config_dir: Path,
+) -> None:
+    (config_dir / "smtp.properties").write_text("mail.${{PROTOCOL}}.from=bounces@example.com\n")
+    text = HEAD + SMTP.replace("port = 587", 'port = 465\nsecurity = "tls"')
+    server = smtp(load(config_dir, text + 'properties_file = "smtp.properties"\n'))
+    assert (server.from_address, server.security) == ("bounces@example.com", "tls")
+    assert server.properties_file is not None
+
+
+def test_flexdeploy_imaps_protocol_means_implicit_tls(config_dir: Path) -> None:
+    (config_dir / "imap.properties").write_text(
+        FLEXDEPLOY_IMAP.replace("PROTOCOL=imap", "PROTOCOL=imaps").replace(
+            "mail.${{PROTOCOL}}.socketFactory.class=javax.net.ssl.SSLSocketFactory\n", ""
+        )
+    )
+    text = HEAD.replace('security = "tls"\n', 'properties_file = "imap.properties"\n')
+    imap = load(config_dir, text + SMTP).servers["imap-main"]
+    assert isinstance(imap, ImapServer) and imap.security == "tls"
+
+
+def test_flexdeploy_undefined_variable_names_file_line_and_table_key(config_dir: Path) -> None:
+    (config_dir / "smtp.properties").write_text(FLEXDEPLOY_SMTP)
+    text = HEAD + '[servers.smtp-main]\ntype = "smtp"\nproperties_file = "smtp.properties"\n'
+    line = line_of(FLEXDEPLOY_SMTP, "=${{SMTP_HOST_NAME}}")
+    assert error_of(config_dir, text) == (
+        f"config/smtp.properties, line {line}: ${{{{SMTP_HOST_NAME}}}} is not defined; "
+        "SMTP_HOST_NAME is "
+        "the server table's host: set host in the server's TOML table, or define SMTP_HOST_NAME "
+        "in the file"
+    )
+
+
+def test_flexdeploy_malformed_reference_is_an_error(config_dir: Path) -> None:
+    (config_dir / "smtp.properties").write_text("mail.smtp.host=${{ SMTP_HOST_NAME }}\n")
+    text = HEAD + SMTP + 'properties_file = "smtp.properties"\n'
+    assert error_of(config_dir, text) == (
+        "config/smtp.properties, line 1: ${{ must be followed by a variable name and }} "
+        "(like ${{SMTP_PASSWORD}}); write $${{ for a literal ${{"
+    )
+
+
+def test_flexdeploy_syntax_is_plain_text_in_toml(config_dir: Path) -> None:
+    settings = load(config_dir, HEAD + SMTP + 'local_hostname = "${{SMTP_HOST_NAME}}"\n')
+    assert smtp(settings).local_hostname == "${{SMTP_HOST_NAME}}"
 
 
 def test_properties_file_uses_the_servers_own_fields(config_dir: Path) -> None:
@@ -197,7 +325,8 @@ def test_imap_properties_file(config_dir: Path) -> None:
 
 def test_unknown_properties_are_reported_with_file_and_line(config_dir: Path) -> None:
     (config_dir / "mail.properties").write_text(
-        "# copied from the old app\nmail.smtp.host=h\nmail.debug=true\nmail.imap.host=i\n"
+        "# copied from the old app\nmail.smtp.from=b@example.com\nmail.debug=true\n"
+        "mail.imap.host=i\n"
     )
     settings = load(config_dir, HEAD + SMTP + 'properties_file = "mail.properties"\n')
     assert settings.notices == (

@@ -8,6 +8,7 @@ from mailio.errors import ConfigError, TemplateVariableError
 from mailio.properties import (
     PROPERTIES_HINT,
     Property,
+    disagreements,
     expand,
     first_of,
     from_environment,
@@ -212,10 +213,27 @@ def test_definition_referring_to_itself_is_a_cycle() -> None:
 
 def test_server_variables_from_the_table() -> None:
     smtp = server_variables("smtp", {"host": "h", "port": 587, "security": "starttls-required"})
-    assert smtp == {"SMTP_HOST_NAME": "h", "SMTP_HOST_PORT": "587", "SMTP_ENABLE_TLS": "true"}
+    assert smtp == {
+        "SMTP_HOST_NAME": "h",
+        "SMTP_HOST_PORT": "587",
+        "SMTP_ENABLE_TLS": "true",
+        "PROTOCOL": "smtp",
+    }
     imap = server_variables("imap", {"host": "i", "port": 143, "security": "none"})
-    assert imap == {"IMAP_HOST_NAME": "i", "IMAP_HOST_PORT": "143", "IMAP_ENABLE_STARTTLS": "false"}
-    assert server_variables("imap", {"security": "tls"})["IMAP_ENABLE_STARTTLS"] == "true"
+    assert imap == {
+        "IMAP_HOST_NAME": "i",
+        "IMAP_HOST_PORT": "143",
+        "IMAP_ENABLE_STARTTLS": "false",
+        "PROTOCOL": "imap",
+    }
+
+
+def test_enable_starttls_is_flexdeploys_starttls_field_and_protocol_follows_tls() -> None:
+    """FlexDeploy: "If TLS, make sure STARTTLS is disabled"; PROTOCOL is imaps for TLS."""
+    implicit = server_variables("imap", {"security": "tls"})
+    assert (implicit["IMAP_ENABLE_STARTTLS"], implicit["PROTOCOL"]) == ("false", "imaps")
+    default = server_variables("smtp", {})
+    assert (default["SMTP_ENABLE_TLS"], default["PROTOCOL"]) == ("true", "smtp")
     assert server_variables("graph", {"host": "x"}) == {}
 
 
@@ -223,17 +241,17 @@ def test_server_variables_from_the_table() -> None:
 
 
 def test_host_port_user_auth() -> None:
-    fields, unknown, notices = mapped(
+    result = mapped(
         "mail.smtp.host=smtp.example.com\nmail.smtp.port=25\nmail.smtp.auth=true\n"
         "mail.smtp.user=me@example.com"
     )
-    assert fields == {
+    assert result.fields == {
         "host": "smtp.example.com",
         "port": 25,
         "auth": "password",
         "username": "me@example.com",
     }
-    assert (unknown, notices) == ([], [])
+    assert (result.unknown, result.notices) == ([], [])
 
 
 def test_auth_false_is_none() -> None:
@@ -290,9 +308,9 @@ def test_unknown_socket_factory_is_an_error_naming_the_line() -> None:
 
 
 def test_socket_factory_fallback_is_ignored_with_a_notice() -> None:
-    fields, unknown, notices = mapped("mail.smtp.socketFactory.fallback=false")
-    assert fields == {} and unknown == []
-    assert notices == [
+    result = mapped("mail.smtp.socketFactory.fallback=false")
+    assert result.fields == {} and result.unknown == []
+    assert result.notices == [
         "config/x.properties, line 1: mail.smtp.socketFactory.fallback is ignored: this engine "
         "never falls back to an unencrypted connection when TLS fails"
     ]
@@ -313,24 +331,24 @@ def test_old_tls_versions_are_refused(value: str) -> None:
 
 
 def test_ssl_trust_star_turns_verification_off_loudly() -> None:
-    fields, _, notices = mapped("mail.smtp.ssl.trust=*")
-    assert fields == {"verify": False}
-    assert len(notices) == 1
-    assert notices[0].startswith("config/x.properties, line 1: WARNING:")
-    assert "verify = false" in notices[0]
+    result = mapped("mail.smtp.ssl.trust=*")
+    assert result.fields == {"verify": False}
+    assert len(result.notices) == 1
+    assert result.notices[0].startswith("config/x.properties, line 1: WARNING:")
+    assert "verify = false" in result.notices[0]
 
 
 def test_ssl_trust_hosts_keep_verification_on() -> None:
-    fields, _, notices = mapped("mail.smtp.ssl.trust=smtp.example.com  smtp2.example.com")
-    assert fields == {}
-    assert "verify stays true" in notices[0]
-    assert "smtp.example.com smtp2.example.com" in notices[0]
+    result = mapped("mail.smtp.ssl.trust=smtp.example.com  smtp2.example.com")
+    assert result.fields == {}
+    assert "verify stays true" in result.notices[0]
+    assert "smtp.example.com smtp2.example.com" in result.notices[0]
 
 
 def test_check_server_identity_false_gives_a_notice() -> None:
-    fields, _, notices = mapped("mail.smtp.ssl.checkserveridentity=false")
-    assert fields == {}
-    assert "always checked" in notices[0]
+    result = mapped("mail.smtp.ssl.checkserveridentity=false")
+    assert result.fields == {}
+    assert "always checked" in result.notices[0]
     assert mapped("mail.smtp.ssl.checkserveridentity=true").notices == []
 
 
@@ -345,9 +363,9 @@ def test_timeouts_in_milliseconds_become_seconds() -> None:
 
 
 def test_zero_timeout_means_forever_and_keeps_the_default() -> None:
-    fields, _, notices = mapped("mail.smtp.timeout=0")
-    assert fields == {}
-    assert "wait forever" in notices[0]
+    result = mapped("mail.smtp.timeout=0")
+    assert result.fields == {}
+    assert "wait forever" in result.notices[0]
 
 
 def test_from_and_localhost_for_smtp() -> None:
@@ -360,8 +378,8 @@ def test_from_is_unknown_for_imap() -> None:
 
 
 def test_protocol_keys_are_accepted() -> None:
-    assert mapped("mail.transport.protocol=smtp") == ({}, [], [])
-    assert mapped("mail.store.protocol=imap", "imap") == ({}, [], [])
+    assert mapped("mail.transport.protocol=smtp")[:3] == ({}, [], [])
+    assert mapped("mail.store.protocol=imap", "imap")[:3] == ({}, [], [])
 
 
 def test_wrong_protocol_value_is_an_error() -> None:
@@ -370,11 +388,11 @@ def test_wrong_protocol_value_is_an_error() -> None:
 
 
 def test_unknown_keys_are_returned_not_dropped() -> None:
-    fields, unknown, _ = mapped(
+    result = mapped(
         "SMTP_USER=me\nmail.smtp.host=h\nmail.debug=true\nmail.imap.host=i\nmail.smtp.quitwait=false"
     )
-    assert fields == {"host": "h"}
-    assert unknown == ["mail.debug", "mail.imap.host", "mail.smtp.quitwait"]
+    assert result.fields == {"host": "h"}
+    assert result.unknown == ["mail.debug", "mail.imap.host", "mail.smtp.quitwait"]
 
 
 def test_other_family_is_unknown_for_this_server() -> None:
@@ -399,9 +417,9 @@ def test_bad_values_name_file_line_and_key(text: str, pattern: str) -> None:
 
 
 def test_a_plain_mapping_works_too() -> None:
-    fields, unknown, _ = javamail_to_server_fields({"mail.imap.host": "i", "mail.smtp.host": "s"})
-    assert fields == {"host": "i"}  # the family is guessed from the first protocol key
-    assert unknown == ["mail.smtp.host"]
+    result = javamail_to_server_fields({"mail.imap.host": "i", "mail.smtp.host": "s"})
+    assert result.fields == {"host": "i"}  # the family is guessed from the first protocol key
+    assert result.unknown == ["mail.smtp.host"]
 
 
 def test_keys_of_the_protocol_not_in_use_are_ignored_as_javamail_does() -> None:
@@ -424,3 +442,58 @@ def test_the_named_transport_protocol_selects_its_keys() -> None:
         {"mail.transport.protocol": "smtps", "mail.smtps.host": "a", "mail.smtp.host": "b"}
     )
     assert (mapped.fields["host"], mapped.fields["security"]) == ("a", "tls")
+
+
+# --- FlexDeploy's ${{VAR}} ------------------------------------------------------------------
+
+
+def test_flexdeploy_references_mean_the_same_as_angle_references() -> None:
+    text = "PROTOCOL=smtp\nmail.${{PROTOCOL}}.host=${{SMTP_HOST_NAME}}\nmail.smtp.from=$<<F>>"
+    values = resolve(text, {"SMTP_HOST_NAME": "h"}, {"F": "a${{B}}"})
+    assert values["mail.smtp.host"] == "h"
+    assert values["mail.smtp.from"] == "a${{B}}"  # environment values stay literal
+
+
+def test_double_dollar_brace_is_a_literal() -> None:
+    assert resolve("A=$${{B}}", {}, {})["A"] == "${{B}}"
+
+
+def test_flexdeploy_undefined_and_cycle_name_the_line() -> None:
+    with pytest.raises(
+        TemplateVariableError, match=r"line 2: \$\{\{X\}\} is not defined; define X"
+    ):
+        resolve("mail.smtp.host=h\nmail.smtp.from=${{X}}", {}, {})
+    with pytest.raises(TemplateVariableError, match=r"line 1: \$\{\{A\}\} refers to itself"):
+        resolve("A=${{A}}", {}, {})
+
+
+def test_flexdeploy_protocol_line_selects_the_protocol() -> None:
+    result = mapped("PROTOCOL=imaps\nmail.${{PROTOCOL}}.host=h\nmail.imap.port=143", "imap")
+    assert result.fields == {"host": "h", "security": "tls"}
+    assert result.unknown == ["mail.imap.port"]
+
+
+@pytest.mark.parametrize(
+    ("value", "fields"),
+    [
+        ("com.sun.mail.smtp.SMTPTransport", {}),
+        ("org.eclipse.angus.mail.smtp.SMTPSSLTransport", {"security": "tls"}),
+    ],
+)
+def test_javamail_provider_classes_are_understood(value: str, fields: dict[str, str]) -> None:
+    assert mapped(f"mail.smtp.class={value}")[:3] == (fields, [], [])
+
+
+def test_an_unknown_provider_class_is_an_error() -> None:
+    with pytest.raises(ConfigError, match=r"line 1: mail.smtp.class: only JavaMail's own"):
+        mapped("mail.smtp.class=com.example.MyTransport")
+
+
+def test_disagreements_name_the_line_and_both_values() -> None:
+    result = mapped("mail.smtp.host=a\nmail.smtp.port=25\nmail.smtp.starttls.enable=true")
+    table = {"host": "b", "port": "25", "security": "starttls-required"}
+    assert [
+        (d.field, d.entry.line, d.file_value, d.table_value) for d in disagreements(result, table)
+    ] == [("host", 1, "a", "b")]
+    assert disagreements(mapped("mail.smtp.auth=true"), {"auth": "oauth2"}) == []
+    assert disagreements(mapped("mail.smtp.auth=false"), {"auth": "oauth2"})[0].field == "auth"

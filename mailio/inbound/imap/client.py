@@ -11,8 +11,8 @@ from imapclient import IMAPClient, SocketTimeout
 
 from mailio.config import ImapServer
 from mailio.connect import open_socket
-from mailio.errors import MailIOError, TransportTimeout
-from mailio.tls import handshake_timeout, security_error, server_label
+from mailio.errors import MailIOError
+from mailio.tls import greeting_timeout, handshake_timeout, no_greeting, security_error
 
 
 def connect(server: ImapServer, context: ssl.SSLContext | None) -> IMAPClient:
@@ -37,7 +37,7 @@ class _Imap4(imaplib.IMAP4):
         sock = open_socket(
             server.host, server.port, timeout=server.timeouts.connect, proxy=server.proxy
         )
-        sock.settimeout(server.timeouts.greeting)
+        sock.settimeout(greeting_timeout(server))
         if self._mailio_implicit_tls is None:
             return sock
         try:
@@ -58,15 +58,10 @@ class _Imap4(imaplib.IMAP4):
         except TimeoutError as exc:
             if isinstance(exc, MailIOError):
                 raise
-            server = self._mailio_server
             # imaplib sets ``welcome`` once the greeting is in; then CAPABILITY was slow.
-            silent_at = (
-                "sent no greeting" if not hasattr(self, "welcome") else "did not answer CAPABILITY"
-            )
-            raise TransportTimeout(
-                f"{server_label(server)} {silent_at} within "
-                f"{server.timeouts.greeting:g} s (timeouts.greeting)"
-            ) from exc
+            if hasattr(self, "welcome"):
+                raise no_greeting(self._mailio_server, "did not answer CAPABILITY") from exc
+            raise no_greeting(self._mailio_server) from exc
 
 
 class _ImapClient(IMAPClient):

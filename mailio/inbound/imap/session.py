@@ -134,6 +134,16 @@ class ImapSession:
                 assert self.token_provider is not None  # ImapMailbox checks it
                 client.oauth2_login(username, self.token_provider())
         except LoginError as exc:
+            # imapclient turns every imaplib error into LoginError, a cut or a timeout too.
+            cause = exc.__context__
+            if isinstance(cause, imaplib.IMAP4.abort | OSError):
+                label = server_label(server)
+                if isinstance(cause, TimeoutError) or isinstance(cause.__context__, TimeoutError):
+                    raise TransportTimeout(
+                        f"{label} did not answer LOGIN within {server.timeouts.socket:g} s "
+                        "(timeouts.socket)"
+                    ) from cause
+                raise TransportError(f"connection to {label} cut during LOGIN: {cause}") from cause
             raise login_refused(server, reply_text(exc)) from None
 
     @contextmanager

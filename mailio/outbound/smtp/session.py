@@ -19,7 +19,9 @@ from mailio.connect import open_socket
 from mailio.errors import AuthenticationError, SecurityError, TransportError, TransportTimeout
 from mailio.tls import (
     client_ssl_context,
+    greeting_timeout,
     handshake_timeout,
+    no_greeting,
     security_error,
     server_label,
     tls_failure_in,
@@ -75,12 +77,10 @@ async def _greet(smtp: aiosmtplib.SMTP, server: SmtpServer) -> None:
     label = server_label(server)
     try:
         # With a ready socket "connect" is the TLS handshake (implicit TLS) and the greeting.
-        await smtp.connect(timeout=server.timeouts.greeting)
+        await smtp.connect(timeout=greeting_timeout(server))
         await smtp.ehlo()
     except aiosmtplib.SMTPConnectTimeoutError as exc:
-        raise TransportTimeout(
-            f"{label} sent no greeting within {server.timeouts.greeting:g} s (timeouts.greeting)"
-        ) from exc
+        raise no_greeting(server) from exc
     except aiosmtplib.SMTPConnectResponseError as exc:
         raise TransportError(f"{label} refused the connection: {exc.code} {exc.message}") from exc
     except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPServerDisconnected) as exc:
@@ -131,7 +131,7 @@ async def _login(
     try:
         if method == "password":
             assert server.password is not None  # SmtpServer's validator guarantees it
-            await smtp.login(username, server.password.get_secret_value())
+            await _password_login(smtp, username, server.password.get_secret_value())
         else:
             assert token_provider is not None  # SmtpSender checks it
             # From a worker thread: the provider may block on a token endpoint.
@@ -150,6 +150,32 @@ async def _login(
         raise AuthenticationError(
             f"SMTP login for {username} at {address} impossible: {exc}"
         ) from exc
+
+
+async def _password_login(smtp: aiosmtplib.SMTP, username: str, password: str) -> None:
+    """Each advertised method in turn, as ``aiosmtplib.SMTP.login`` does; but once the
+    password was refused, a server that then hangs up or goes quiet (many do after a
+    refusal) leaves the refusal as the answer, not a cut or a timeout."""
+    if smtp.is_ehlo_or_helo_needed:  # after STARTTLS the server's extensions are asked anew
+        await smtp.ehlo()
+    if not smtp.supports_extension("auth"):
+        await smtp.login(username, password)  # raises its "AUTH not supported" SMTPException
+        return
+    refused: aiosmtplib.SMTPAuthenticationError | None = None
+    for name in smtp.supported_auth_methods:
+        method = getattr(smtp, f"auth_{name.replace('-', '')}")
+        try:
+            await method(username, password)
+            return
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            refused = exc
+        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
+            if refused is None:
+                raise
+            raise refused from None
+    if refused is not None:
+        raise refused
+    await smtp.login(username, password)  # no method we know: its own message says so
 
 
 def _tls_hangup_hint(server: SmtpServer) -> str:
