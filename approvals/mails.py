@@ -16,9 +16,11 @@ and kind ``reminder`` in theme ``brand``::
 
 So a language the theme lacks falls back to the theme's English, and a kind
 the theme lacks to the ``default`` theme beside it, which is how themes made
-before these kinds existed keep working. The approval notification does not
-fall back: a theme is its own approval notification, and a theme without it
-is refused at start-up as before.
+before these kinds existed keep working. Where templates_dir has no ``default/``
+(no templates folder at all, as for a config written by ``approvals init``), the
+default theme is the one shipped in the package, ``PACKAGED_TEMPLATES/default``.
+The approval notification does not fall back: a theme is its own approval
+notification, and a theme without it is refused at start-up as before.
 
 Mails that ask for a decision (approval, reminder, escalation, delegation)
 carry the token in three places: in the Reply-To sub-address
@@ -54,6 +56,9 @@ from mailio.compose import (
 from mailio.errors import ConfigError
 
 DEFAULT_THEME = "default"
+# Package data, so that an installed wheel renders mail wherever its config lives; a
+# templates_dir holding its own default/ overrides it whole.
+PACKAGED_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 class MailKind(StrEnum):
@@ -126,18 +131,36 @@ def _canonical_subtag(subtag: str) -> str:
     return subtag.lower()
 
 
-def template_folders(kind: MailKind, theme: str, language: str | None) -> list[str]:
-    """Where ``kind`` is looked for, in order (paths under templates_dir)."""
+def template_folders(
+    kind: MailKind, theme: str, language: str | None, templates_dir: Path
+) -> list[str]:
+    """Where ``kind`` is looked for, in order (paths under templates_dir; the packaged
+    default theme's are absolute)."""
     languages = [*language_folders(language), ""]
-    return [_join(name, tag, kind.folder) for name in _themes(kind, theme) for tag in languages]
+    return [
+        _join(name, tag, kind.folder)
+        for name in _themes(kind, theme, templates_dir)
+        for tag in languages
+    ]
 
 
-def _themes(kind: MailKind, theme: str) -> list[str]:
+def default_theme_folder(templates_dir: Path) -> str:
+    """``default`` when templates_dir has one, else the packaged default theme (absolute,
+    which ``templates_dir / folder`` keeps as it is)."""
+    if (templates_dir / DEFAULT_THEME).is_dir():
+        return DEFAULT_THEME
+    return str(PACKAGED_TEMPLATES / DEFAULT_THEME)
+
+
+def _themes(kind: MailKind, theme: str, templates_dir: Path) -> list[str]:
     """The theme, then the default theme beside it for every kind but the approval
     notification, which makes a theme what it is."""
-    if kind is MailKind.APPROVAL or theme == DEFAULT_THEME:
+    default = default_theme_folder(templates_dir)
+    if theme == DEFAULT_THEME:
+        return [default]
+    if kind is MailKind.APPROVAL:
         return [theme]
-    return [theme, DEFAULT_THEME]
+    return [theme, default]
 
 
 def _join(*parts: str) -> str:
@@ -157,13 +180,14 @@ def render_mail(
     ``kind`` in ``language``; raises ConfigError naming the template file (and line) at
     fault, or every folder looked in when none holds the kind."""
     text_only = plain_text_only or kind.text_only
-    folders = template_folders(kind, theme, language)
+    folders = template_folders(kind, theme, language, templates_dir)
     folder = first_template_folder(templates_dir, folders, plain_text_only=text_only)
     if folder is None:
         looked_in = ", ".join(str(templates_dir / name) for name in folders)
         raise ConfigError(
             f'template theme "{theme}": no {kind.value} templates in {looked_in}; '
-            f"copy them from config/templates/{DEFAULT_THEME}"
+            f"copy them from {PACKAGED_TEMPLATES / DEFAULT_THEME} "
+            "(approvals init --templates writes a copy)"
         )
     return render_parts(templates_dir, folder, context, plain_text_only=text_only)
 
@@ -180,7 +204,7 @@ def missing_mail_templates(
     missing: list[str] = []
     for kind in MailKind:
         text_only = plain_text_only or kind.text_only
-        themes = _themes(kind, theme)
+        themes = _themes(kind, theme, templates_dir)
         english = [_join(name, kind.folder) for name in themes]
         chosen = first_template_folder(templates_dir, english, plain_text_only=text_only)
         if chosen is None:

@@ -27,11 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 from approvals.engine import ApprovalEngine  # noqa: E402
+from approvals.mails import PACKAGED_TEMPLATES  # noqa: E402
 from approvals.settings import EngineSettings  # noqa: E402
 from mailio.devservers.ports import free_port, wait_for_greeting  # noqa: E402
 
 CONNECTIONS = 4
-REPO = Path(__file__).resolve().parents[1]
 
 
 def start_sink(port: int) -> subprocess.Popen[bytes]:
@@ -62,7 +62,7 @@ def settings(port: int, db: Path) -> EngineSettings:
                 "server": "sink",
                 "from": "Approvals <approvals@example.test>",
                 "reply_to": "approvals@example.test",
-                "templates_dir": str(REPO / "config" / "templates"),
+                "templates_dir": str(PACKAGED_TEMPLATES),
             },
             "inbound": {"server": "imap"},
             "servers": {

@@ -36,7 +36,8 @@ def config_for_stack(
     stack: MailStack, folder: Path, address: str, *, interval_minutes: float
 ) -> str:
     """An approvals.toml for local servers, as an admin writes it: SQLite in ``folder``,
-    secrets from the environment ($<<APPROVALS_SECRET>>, $<<MAIL_PASSWORD>>)."""
+    secrets from the environment ($<<APPROVALS_SECRET>>, $<<MAIL_PASSWORD>>), and no
+    templates_dir, so mail comes from the packaged default theme (as from a wheel)."""
     servers = "".join(
         f"""[servers.{kind}]
 type = "{kind}"
@@ -58,7 +59,6 @@ ttl_days = 14
 server = "smtp"
 from = "Approvals <{address}>"
 reply_to = "{address}"
-templates_dir = "{Path(__file__).resolve().parents[1] / "config" / "templates"}"
 [inbound]
 server = "imap"
 folder = "INBOX"

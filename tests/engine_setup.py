@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from approvals.engine import ApprovalEngine
+from approvals.mails import PACKAGED_TEMPLATES
 from approvals.models import ApprovalRequest
 from approvals.settings import EngineSettings
 from approvals.tokens import find_tokens
@@ -43,7 +44,7 @@ def engine_settings(
                 "server": "smtp",
                 "from": f"Approvals <{engine_address}>",
                 "reply_to": engine_address,
-                "templates_dir": str(REPO / "config" / "templates"),
+                "templates_dir": str(PACKAGED_TEMPLATES),
             },
             "inbound": {"server": "imap", "folder": "INBOX", "max_messages": 30, **inbound},
             "servers": {

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from approvals.engine import ApprovalEngine
+from approvals.mails import PACKAGED_TEMPLATES
 from approvals.models import ApprovalRequest
 from approvals.settings import EngineSettings
 from mailio.devservers.approver import compose_reply
@@ -28,7 +29,7 @@ from mailio.inbound import memory as folders
 from mailio.inbound.memory import MemoryMailbox
 from mailio.outbound import memory as outboxes
 from mailio.outbound.envelope import envelope_recipients, mime_bytes
-from tests.engine_setup import REPO, SECRET, Clock
+from tests.engine_setup import SECRET, Clock
 
 OUTGOING = "outgoing"  # the memory server the engine sends through
 INCOMING = "incoming"  # the memory server holding the engine's reply folder
@@ -49,7 +50,7 @@ def memory_engine_settings(
                 "server": OUTGOING,
                 "from": f"Approvals <{engine_address}>",
                 "reply_to": engine_address,
-                "templates_dir": str(REPO / "config" / "templates"),
+                "templates_dir": str(PACKAGED_TEMPLATES),
             },
             "inbound": {"server": INCOMING, "folder": "INBOX", "max_messages": 30, **inbound},
             "servers": {
@@ -78,7 +79,7 @@ ttl_days = 14
 server = "{OUTGOING}"
 from = "Approvals <{address}>"
 reply_to = "{address}"
-templates_dir = "{REPO / "config" / "templates"}"
+templates_dir = "{PACKAGED_TEMPLATES}"
 [inbound]
 server = "{INCOMING}"
 folder = "INBOX"

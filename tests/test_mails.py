@@ -23,6 +23,7 @@ import pytest
 from approvals.inbox import answers
 from approvals.inbox.view import KnownNotification
 from approvals.mails import (
+    PACKAGED_TEMPLATES,
     MailKind,
     language_folders,
     missing_mail_templates,
@@ -37,10 +38,10 @@ from approvals.settings import OutboundSettings
 from approvals.tokens import issue_token
 from mailio.devservers.approver import compose_reply
 from mailio.errors import ConfigError
-from tests.engine_setup import REPO, SECRET
+from tests.engine_setup import SECRET
 from tests.memory_setup import memory_engine_settings
 
-TEMPLATES = REPO / "config" / "templates"
+TEMPLATES = PACKAGED_TEMPLATES
 ENGINE = "approvals@example.test"
 ALICE, BOB = "alice@example.test", "bob@example.test"
 EXPIRES = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -291,6 +292,7 @@ BRAND_APPROVAL = {
 
 def test_a_theme_without_a_kind_is_reported_by_every_missing_path(tmp_path: Path) -> None:
     _theme(tmp_path, "brand", BRAND_APPROVAL | {"reminder/subject.txt": "Reminder"})
+    (tmp_path / "default").mkdir()  # an own default/, even empty, replaces the packaged one
 
     missing = missing_mail_templates(tmp_path, "brand")
 
@@ -362,6 +364,7 @@ def test_a_region_folder_is_chosen_before_its_language(tmp_path: Path) -> None:
 
 def test_a_kind_found_nowhere_names_every_folder_looked_in(tmp_path: Path) -> None:
     _theme(tmp_path, "brand", BRAND_APPROVAL)
+    (tmp_path / "default").mkdir()  # an own default/, even empty, replaces the packaged one
 
     with pytest.raises(ConfigError) as refused:
         _request_mail(MailKind.ESCALATION, "de", templates_dir=tmp_path, theme="brand")

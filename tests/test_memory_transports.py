@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 
 from approvals.engine import ApprovalEngine
+from approvals.mails import PACKAGED_TEMPLATES
 from approvals.models import NotificationStatus, RequestStatus
 from mailio.devservers.approver import compose_reply
 from mailio.inbound import memory as folders
 from mailio.outbound import memory as outboxes
 from mailio.outbound.base import modern
-from tests.engine_setup import REPO, SECRET
+from tests.engine_setup import SECRET
 
 CONFIG = f"""
 [store]
@@ -32,7 +33,7 @@ secret = "{SECRET}"
 server = "mem"
 from = "Approvals <approvals@example.test>"
 reply_to = "approvals@example.test"
-templates_dir = "{REPO / "config" / "templates"}"
+templates_dir = "{PACKAGED_TEMPLATES}"
 
 [inbound]
 server = "mem"

@@ -17,12 +17,13 @@ import pytest
 
 from approvals.engine import ApprovalEngine
 from approvals.errors import MessageTooLarge
+from approvals.mails import PACKAGED_TEMPLATES
 from approvals.models import NotificationStatus
 from mailio.compose import Attachment
 from mailio.outbound import memory as outboxes
 from mailio.outbound.base import SendResult
 from scheduler.cli import main as cli
-from tests.engine_setup import REPO, reconfigured
+from tests.engine_setup import reconfigured
 from tests.memory_setup import (
     OUTGOING,
     MemoryScenario,
@@ -67,7 +68,7 @@ def test_attachment_within_the_limit_is_sent(trip: MemoryScenario) -> None:
 
 def test_theme_chooses_the_template_set(trip: MemoryScenario, tmp_path: Path) -> None:
     # A theme gives what it changes: the other kinds come from default/ beside it.
-    shutil.copytree(REPO / "config" / "templates" / "default", tmp_path / "templates" / "default")
+    shutil.copytree(PACKAGED_TEMPLATES / "default", tmp_path / "templates" / "default")
     theme = tmp_path / "templates" / "brand"
     theme.mkdir(parents=True)
     (theme / "subject.txt").write_text("[ACME] {{ title }} [{{ reference }}]")

@@ -17,10 +17,11 @@ from sqlmodel import Session, select
 
 from approvals.engine import ApprovalEngine
 from approvals.inbox import handle_batch
+from approvals.mails import PACKAGED_TEMPLATES
 from approvals.models import DecisionRow, ReplyStatus, RequestStatus
 from approvals.settings import EngineSettings
 from approvals.store import exclusive, open_database
-from tests.engine_setup import REPO, SECRET, ListMailbox, reply_to_stored_notification
+from tests.engine_setup import SECRET, ListMailbox, reply_to_stored_notification
 from tests.stores import postgres_url  # noqa: F401  (fixture)
 
 
@@ -34,7 +35,7 @@ def _settings(store_url: str) -> EngineSettings:
                 "server": "smtp",
                 "from": "Approvals <approvals@example.test>",
                 "reply_to": "approvals@example.test",
-                "templates_dir": str(REPO / "config" / "templates"),
+                "templates_dir": str(PACKAGED_TEMPLATES),
             },
             "inbound": {"server": "imap"},
             "servers": {"smtp": {"type": "smtp", **server}, "imap": {"type": "imap", **server}},
