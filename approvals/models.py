@@ -11,6 +11,8 @@ Tables:
     request_event      the request's history: requested, notified, reminded, escalated,
                        delegated, decision, away, bounced, closed, outcome
     absence            out-of-office rules: an approver's new notifications go to a delegate
+    engine_cycle       each poll, dispatch, timers (and canary) run: when, how long, ok or
+                       the error; what `approvals status` reads
 
 A *seat* is the place an approver was asked to decide for: a delegate decides in
 the delegator's seat, so policies count seats, not people; every escalation
@@ -72,6 +74,7 @@ class NotificationStatus(StrEnum):
 class ReplyStatus(StrEnum):
     DECIDED = "decided"  # a decision was recorded
     DELEGATED = "delegated"  # the approver handed their seat on ("Delegate to …")
+    PROBE = "probe"  # the engine's own canary, come back: deleted, never a reply
     IGNORED = "ignored"  # auto-reply, bounce or a replay of a message already handled
     FAILED = "failed"  # could not be used; kept in the failure folder
 
@@ -208,6 +211,18 @@ class InboxRecordRow(SQLModel, table=True):
     reason: str
     request_id: str | None = Field(default=None, index=True)
     disposition: str  # "delete", "move:<folder>" — what happens to the mail after the commit
+
+
+class CycleRow(SQLModel, table=True):
+    __tablename__ = "engine_cycle"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(index=True)  # a CycleKind value (approvals.cycles)
+    started_at: datetime = Field(sa_type=UtcDateTime, index=True)
+    finished_at: datetime = Field(sa_type=UtcDateTime)
+    ok: bool
+    summary: str = ""  # the cycle's report, as printed
+    error: str | None = None  # why it failed (None when ok)
 
 
 @dataclass(frozen=True)

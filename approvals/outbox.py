@@ -4,7 +4,11 @@ A dispatcher claims due notifications with a guarded UPDATE (PostgreSQL:
 ``FOR UPDATE SKIP LOCKED``), so several instances never send the same row at
 the same time. A claim that is not settled within CLAIM_SECONDS (the sender
 died) returns to the queue. Temporary failures go to the next fallback
-server, then back to the queue with backoff; permanent ones end the row.
+server, then back to the queue with backoff; permanent ones end the row. A
+security refusal (TLS could not be set up as configured) is never final: it
+goes back to the queue with backoff, logged at ERROR each time, until the
+server or the path is fixed (mailio.outbound.retry). An operator puts failed
+rows back in the queue with :func:`requeue_failed`.
 """
 
 from __future__ import annotations
@@ -27,12 +31,18 @@ from approvals.models import (
     RequestStatus,
 )
 from approvals.reports import DispatchReport
+from approvals.settings import EngineSettings
 from approvals.store import transaction
 from mailio.config import RetrySettings
 from mailio.errors import SendError, TemporarySendError
 from mailio.outbound.base import Sender, SendResult
 from mailio.outbound.envelope import StoredMessage
-from mailio.outbound.retry import is_retryable, next_attempt_delay, should_retry
+from mailio.outbound.retry import (
+    is_retryable,
+    is_security_refusal,
+    next_attempt_delay,
+    should_retry,
+)
 
 log = logging.getLogger(__name__)
 
@@ -176,16 +186,37 @@ def settle(
                     seconds=next_attempt_delay(row.attempts, retry)
                 )
                 retrying += 1
-                log.warning(
-                    "notification %s to %s: attempt %d failed, retrying at %s: %s",
+                log.log(
+                    logging.ERROR if is_security_refusal(error) else logging.WARNING,
+                    "notification %s to %s: attempt %d through %s failed, retrying at %s: %s",
                     row.id,
                     row.approver,
                     row.attempts,
+                    attempt.server,
                     row.next_attempt_at,
                     error,
                 )
             session.add(row)
     return DispatchReport(sent=sent, retrying=retrying, failed=failed)
+
+
+class SenderPool:
+    """The engine's senders, built on first use and kept across dispatches (their
+    connection pools with them) until closed, as on a config reload."""
+
+    def __init__(self, factory: Callable[[EngineSettings], Sequence[Sender]]) -> None:
+        self._factory = factory
+        self._senders: list[Sender] | None = None
+
+    def active(self, settings: EngineSettings) -> list[Sender]:
+        if self._senders is None:
+            self._senders = list(self._factory(settings))
+        return self._senders
+
+    def close(self) -> None:
+        for sender in self._senders or ():
+            sender.close()
+        self._senders = None
 
 
 def dispatch_due(
@@ -201,6 +232,35 @@ def dispatch_due(
         return DispatchReport()
     attempts = send_claimed(claim.rows, senders)
     return settle(db, claim, attempts, retry, clock())
+
+
+def requeue_failed(db: Engine, now: datetime, ids: Sequence[int] | None = None) -> list[int]:
+    """Put failed notifications (``ids``, or every failed one) back in the queue, due now.
+
+    Each gets one more attempt: ``attempts`` keeps counting and ``last_error`` stays
+    until that attempt replaces it. Approvals and reminders of closed requests stay
+    failed (they would not be sent). Returns the ids queued again.
+    """
+    failed = col(NotificationRow.status) == NotificationStatus.FAILED
+    with transaction(db) as session:
+        query = (
+            select(NotificationRow.id, NotificationRow.kind, RequestRow.status)
+            .join(RequestRow, col(RequestRow.id) == col(NotificationRow.request_id))
+            .where(failed)
+        )
+        if ids is not None:
+            query = query.where(col(NotificationRow.id).in_(list(ids)))
+        again = [
+            row_id
+            for row_id, kind, status in session.exec(query).all()
+            if row_id is not None and (kind not in _ASKING or status == RequestStatus.PENDING)
+        ]
+        session.execute(
+            update(NotificationRow)
+            .where(col(NotificationRow.id).in_(again), failed)
+            .values(status=NotificationStatus.QUEUED, next_attempt_at=now, claimed_until=None)
+        )
+    return sorted(again)
 
 
 def _log_lapsed(count: int) -> None:

@@ -22,6 +22,7 @@ from sqlmodel import SQLModel, select
 
 from approvals.engine import ApprovalEngine
 from approvals.errors import SchemaOutdated, StoreConflict, StoreError
+from approvals.mails import PACKAGED_TEMPLATES
 from approvals.models import InboxRecordRow, RequestRow
 from approvals.store import (
     SchemaState,
@@ -36,10 +37,10 @@ from approvals.store import (
 from mailio.inbound import memory as folders
 from mailio.outbound import memory as outboxes
 from scheduler.cli import main as cli
-from tests.engine_setup import REPO, SECRET
+from tests.engine_setup import SECRET
 from tests.stores import postgres_url  # noqa: F401  (fixture)
 
-HEAD = "0003"
+HEAD = "0004"
 
 CONFIG = f"""
 [store]
@@ -52,7 +53,7 @@ secret = "{SECRET}"
 server = "mem"
 from = "Approvals <approvals@example.test>"
 reply_to = "approvals@example.test"
-templates_dir = "{REPO / "config" / "templates"}"
+templates_dir = "{PACKAGED_TEMPLATES}"
 
 [inbound]
 server = "mem"

@@ -81,3 +81,24 @@ class SizeLimitedMailbox(Protocol):
     """
 
     max_message_bytes: int | None
+
+
+@runtime_checkable
+class RestorableMailbox(Protocol):
+    """A mailbox that can take a message back from another folder, found by its Message-ID
+    (``approvals replies reprocess``: from the failure folder into the reply folder).
+
+    A separate protocol, so that mailboxes written without it still are Mailboxes.
+    """
+
+    def restore(self, message_id: str, from_folder: str) -> int:
+        """Move every message of ``from_folder`` whose Message-ID is ``message_id`` (angle
+        brackets optional) into this mailbox's folder; returns how many were moved."""
+        ...
+
+
+def same_message_id(header_value: str | None, message_id: str) -> bool:
+    """True when a Message-ID header names ``message_id`` (brackets and blanks ignored)."""
+    if header_value is None:
+        return False
+    return header_value.strip().strip("<>").strip() == message_id.strip().strip("<>").strip()

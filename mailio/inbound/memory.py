@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from email.parser import BytesHeaderParser
 
 from mailio.errors import MailboxError
-from mailio.inbound.base import FetchedMessage, header_block
+from mailio.inbound.base import FetchedMessage, header_block, same_message_id
 
 _FOLDERS: dict[str, dict[str, dict[str, bytes]]] = {}  # server -> folder -> key -> raw
 _KEYS = itertools.count(1)
@@ -73,6 +74,20 @@ class MemoryMailbox:
 
     def count(self) -> int:
         return len(self._folder(self.folder))
+
+    def restore(self, message_id: str, from_folder: str) -> int:
+        source = self._folder(from_folder)
+        keys = [
+            key
+            for key, raw in source.items()
+            if same_message_id(
+                BytesHeaderParser().parsebytes(header_block(raw))["Message-ID"], message_id
+            )
+        ]
+        target = self._folder(self.folder)
+        for key in keys:
+            target[key] = source.pop(key)
+        return len(keys)
 
     def close(self) -> None:
         pass

@@ -3,8 +3,10 @@
 Like Django's locmem backend: ``type = "memory"`` in a ``[servers.NAME]``
 table, and every message "sent" through that server lands in
 ``outbox(NAME)``. Failures can be scripted, one per message, in order:
-``script(NAME, "4xx", "5xx", "disconnect")`` makes the next three messages
-fail with a temporary error, a permanent error and a dropped connection.
+``script(NAME, "4xx", "5xx", "disconnect", "security")`` makes the next four
+messages fail with a temporary error, a permanent error, a dropped connection and
+a security refusal (STARTTLS stripped, as an SMTP sender reports it: not sent,
+caused by a :class:`mailio.errors.SecurityError`).
 
 The outboxes live for the life of the process; :func:`reset` empties them.
 """
@@ -17,10 +19,10 @@ from dataclasses import dataclass, field
 from email.message import Message
 from typing import Literal
 
-from mailio.errors import PermanentSendError, SendError, TemporarySendError
+from mailio.errors import PermanentSendError, SecurityError, SendError, TemporarySendError
 from mailio.outbound.base import SendResult
 
-Failure = Literal["4xx", "5xx", "disconnect"]
+Failure = Literal["4xx", "5xx", "disconnect", "security"]
 
 
 @dataclass
@@ -47,7 +49,12 @@ def reset() -> None:
     _OUTBOXES.clear()
 
 
-def _error(failure: Failure) -> SendError:
+def _error(server: str, failure: Failure) -> SendError:
+    if failure == "security":
+        cause = SecurityError(f"memory server {server}: scripted: STARTTLS was not offered")
+        error = PermanentSendError(f"not sent: {cause}")
+        error.__cause__ = cause
+        return error
     if failure == "4xx":
         return TemporarySendError("451 4.3.0 scripted temporary failure", code=451)
     if failure == "5xx":
@@ -67,7 +74,7 @@ class MemorySender:
         for message in messages:
             message_id = str(message.get("Message-ID", "")).strip("<> ")
             if box.failures:
-                results.append(SendResult(message_id, _error(box.failures.popleft())))
+                results.append(SendResult(message_id, _error(self.name, box.failures.popleft())))
                 continue
             box.sent.append(message)
             results.append(SendResult(message_id))

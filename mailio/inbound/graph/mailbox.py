@@ -18,6 +18,7 @@ from mailio.inbound.graph.messages import (
     is_over,
     listed_message,
     listing_query,
+    odata_quote,
 )
 from mailio.oauth import OAuth2TokenProvider
 from mailio.outbound.graph import user_url
@@ -125,6 +126,26 @@ class GraphMailbox:
             params={"$select": "totalItemCount"},
         )
         return int(data.get("totalItemCount", 0))
+
+    def restore(self, message_id: str, from_folder: str) -> int:
+        source = self._folders.folder_id(from_folder, create=False)
+        bare = message_id.strip().strip("<>").strip()
+        data = self._api.call_json(
+            "GET",
+            f"{self._api.folder_url(source)}/messages",
+            f"look up message {bare!r} in folder {from_folder!r}",
+            params={"$filter": f"internetMessageId eq {odata_quote(f'<{bare}>')}", "$select": "id"},
+        )
+        keys = [str(item["id"]) for item in data.get("value", [])]
+        destination = self._folders.folder_id(self.folder, create=False)
+        for key in keys:
+            self._api.call_json(
+                "POST",
+                f"{self._api.message_url(key)}/move",
+                f"move message {key} to {self.folder!r}",
+                json={"destinationId": destination},
+            )
+        return len(keys)
 
     def close(self) -> None:
         self._api.close()

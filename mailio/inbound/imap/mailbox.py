@@ -5,13 +5,14 @@ from __future__ import annotations
 import imaplib
 import logging
 from collections.abc import Callable, Sequence
+from email.parser import BytesHeaderParser
 from typing import TypeVar
 
 from imapclient import IMAPClient
 
 from mailio.auth import check_token_provider
 from mailio.config import ImapServer
-from mailio.inbound.base import FetchedMessage
+from mailio.inbound.base import FetchedMessage, same_message_id
 from mailio.inbound.imap.batch import fetch_oldest
 from mailio.inbound.imap.responses import uids_of
 from mailio.inbound.imap.session import ImapSession
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 _DELETED = b"\\Deleted"
+_MESSAGE_ID_FIELD = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
 
 
 class ImapMailbox:
@@ -68,6 +70,12 @@ class ImapMailbox:
     def count(self) -> int:
         return self._run("count", self._select)
 
+    def restore(self, message_id: str, from_folder: str) -> int:
+        return self._run(
+            f"move {message_id!r} from {from_folder!r} into",
+            lambda client: self._restore(client, message_id, from_folder),
+        )
+
     def close(self) -> None:
         self._session.close()
 
@@ -100,6 +108,10 @@ class ImapMailbox:
 
     def _delete(self, client: IMAPClient, uids: list[int]) -> None:
         self._ensure_selected(client)
+        self._expunge(client, uids, self.folder)
+
+    def _expunge(self, client: IMAPClient, uids: list[int], folder: str) -> None:
+        """Remove ``uids`` from the selected folder (named ``folder``, for the log)."""
         client.add_flags(uids, [_DELETED], silent=True)
         if client.has_capability("UIDPLUS"):
             client.uid_expunge(uids)
@@ -111,7 +123,7 @@ class ImapMailbox:
                 "%s has no UIDPLUS and folder %r holds %d other message(s) flagged \\Deleted; "
                 "left %d processed message(s) flagged \\Deleted instead of expunging them",
                 self.name,
-                self.folder,
+                folder,
                 len(others),
                 len(uids),
             )
@@ -132,3 +144,34 @@ class ImapMailbox:
         else:
             client.copy(uids, folder)
             self._delete(client, uids)
+
+    def _restore(self, client: IMAPClient, message_id: str, from_folder: str) -> int:
+        client.select_folder(from_folder, readonly=False)
+        self._selected_on = None  # our folder is no longer the selected one
+        # HEADER search matches a substring; the fetched header must name it exactly.
+        bare = message_id.strip().strip("<>").strip()
+        candidates = client.search(["UNDELETED", "HEADER", "Message-ID", bare])
+        if not candidates:
+            return 0
+        parser = BytesHeaderParser()
+        uids = sorted(
+            uid
+            for uid, data in client.fetch(candidates, [_MESSAGE_ID_FIELD]).items()
+            if same_message_id(parser.parsebytes(_header_bytes(data))["Message-ID"], message_id)
+        )
+        if not uids:
+            return 0
+        if client.has_capability("MOVE"):
+            client.move(uids, self.folder)
+        else:
+            client.copy(uids, self.folder)
+            self._expunge(client, uids, from_folder)
+        return len(uids)
+
+
+def _header_bytes(data: dict[bytes, object]) -> bytes:
+    """The header fields of one FETCH answer (imapclient names the item without PEEK)."""
+    for name, value in data.items():
+        if name.upper().startswith(b"BODY[HEADER.FIELDS") and isinstance(value, bytes):
+            return value
+    return b""

@@ -1,0 +1,272 @@
+"""What an operator asks of a running engine, and does to it: ``engine.operations``.
+
+Queries (requests, one request in full, recorded replies, the engine's status) and
+actions (reprocess a refused reply, queue failed notifications again) for the
+command line, and later a web console: every query takes filters and paging and
+returns frozen values, never rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from approvals import requests
+from approvals.errors import UnknownRequest
+from approvals.health import EngineStatus, OutboxCounts, engine_status, outbox_counts
+from approvals.models import (
+    ApprovalRequest,
+    Event,
+    InboxRecordRow,
+    NotificationLog,
+    ReplyStatus,
+    RequestRow,
+    RequestStatus,
+)
+from approvals.outbox import requeue_failed
+from approvals.settings import EngineSettings
+from approvals.store import exclusive, reading
+from approvals.workflow.history import events_of
+from mailio.errors import MailboxError
+from mailio.inbound.base import Mailbox, RestorableMailbox
+
+MailboxFactory = Callable[[EngineSettings], Mailbox]
+
+
+@dataclass(frozen=True)
+class RequestSummary:
+    """One line of the request list."""
+
+    id: str
+    external_id: str | None
+    title: str
+    status: RequestStatus
+    created_at: datetime
+    due_at: datetime
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ReplyRecord:
+    """A reply the engine has seen (``inbox_record``) and what it did with it."""
+
+    message_id: str  # or the sha256 of the raw bytes when the reply had none
+    sender: str | None
+    subject: str
+    seen_at: datetime
+    status: ReplyStatus
+    reason: str
+    request_id: str | None
+    disposition: str  # "delete" or "move:<folder>"
+
+
+@dataclass(frozen=True)
+class RequestDetail:
+    """Everything known of one request (``approvals requests show``)."""
+
+    request: ApprovalRequest
+    notifications: tuple[NotificationLog, ...]  # oldest first
+    replies: tuple[ReplyRecord, ...]  # oldest first
+    events: tuple[Event, ...]
+
+
+@dataclass(frozen=True)
+class Reprocessed:
+    """What ``reprocess`` did: mails moved back into the reply folder, record forgotten."""
+
+    message_id: str
+    moved: int
+    forgotten: bool
+
+
+class Operations:
+    """Operator queries and actions over one engine's store and mailbox."""
+
+    def __init__(
+        self,
+        db: Engine,
+        settings: EngineSettings,
+        mailbox_factory: MailboxFactory,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._db = db
+        self._settings = settings
+        self._mailbox_factory = mailbox_factory
+        self._clock = clock
+
+    @property
+    def db(self) -> Engine:
+        return self._db
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        return self._clock
+
+    # ---- requests -----------------------------------------------------------------------
+
+    def requests(
+        self,
+        *,
+        status: RequestStatus | str | None = None,
+        search: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[RequestSummary]:
+        """Requests, newest first; ``search`` is a piece of the title or external id."""
+        query = select(RequestRow).order_by(col(RequestRow.created_at).desc(), col(RequestRow.id))
+        if status is not None:
+            query = query.where(col(RequestRow.status) == RequestStatus(status).value)
+        if search:
+            pattern = _like(search)
+            query = query.where(
+                or_(
+                    col(RequestRow.title).ilike(pattern, escape="\\"),
+                    col(RequestRow.external_id).ilike(pattern, escape="\\"),
+                )
+            )
+        with reading(self._db) as session:
+            rows = session.exec(query.offset(offset).limit(limit)).all()
+            return [
+                RequestSummary(
+                    row.id,
+                    row.external_id,
+                    row.title,
+                    RequestStatus(row.status),
+                    row.created_at,
+                    row.due_at,
+                    row.closed_at,
+                )
+                for row in rows
+            ]
+
+    def resolve(self, id_or_external_id: str) -> str:
+        """The request id of an id or an external id; UnknownRequest for neither."""
+        with reading(self._db) as session:
+            if session.get(RequestRow, id_or_external_id) is not None:
+                return id_or_external_id
+            row = session.exec(
+                select(RequestRow).where(RequestRow.external_id == id_or_external_id)
+            ).first()
+        if row is None:
+            raise UnknownRequest(
+                f"no approval request with id or external id {id_or_external_id!r}"
+            )
+        return row.id
+
+    def request(self, id_or_external_id: str) -> RequestDetail:
+        request_id = self.resolve(id_or_external_id)
+        request = requests.get_request(self._db, request_id, self._settings.policy.mode)
+        log = requests.notification_log(self._db, request_id, limit=10_000)
+        return RequestDetail(
+            request=request,
+            notifications=tuple(reversed(log)),
+            replies=tuple(reversed(self.replies(request_id=request_id, limit=10_000))),
+            events=tuple(events_of(self._db, request_id)),
+        )
+
+    # ---- replies ------------------------------------------------------------------------
+
+    def replies(
+        self,
+        *,
+        status: ReplyStatus | str | None = None,
+        request_id: str | None = None,
+        search: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[ReplyRecord]:
+        """Recorded replies, newest first; ``search`` is a piece of the sender or subject."""
+        query = select(InboxRecordRow).order_by(
+            col(InboxRecordRow.seen_at).desc(), col(InboxRecordRow.id).desc()
+        )
+        if status is not None:
+            query = query.where(col(InboxRecordRow.status) == ReplyStatus(status).value)
+        if request_id is not None:
+            query = query.where(col(InboxRecordRow.request_id) == request_id)
+        if search:
+            pattern = _like(search)
+            query = query.where(
+                or_(
+                    col(InboxRecordRow.sender).ilike(pattern, escape="\\"),
+                    col(InboxRecordRow.subject).ilike(pattern, escape="\\"),
+                )
+            )
+        with reading(self._db) as session:
+            return [
+                ReplyRecord(
+                    row.message_key,
+                    row.sender,
+                    row.subject,
+                    row.seen_at,
+                    ReplyStatus(row.status),
+                    row.reason,
+                    row.request_id,
+                    row.disposition,
+                )
+                for row in session.exec(query.offset(offset).limit(limit)).all()
+            ]
+
+    def reprocess(self, message_id: str) -> Reprocessed:
+        """Move a refused reply from the failure folder back into the reply folder, then
+        forget its record, so that the next poll reads it afresh.
+
+        Nothing happens when no refused reply has that Message-ID (``forgotten`` False).
+        A mail already moved back by hand is fine (``moved`` 0). Runs under the poll's
+        lock, so that no poll reads the mail between the move and the forgetting.
+        """
+        key = message_id.strip().strip("<>")
+        inbound = self._settings.inbound
+        with reading(self._db) as session:
+            record = session.exec(
+                select(InboxRecordRow).where(
+                    col(InboxRecordRow.message_key) == key,
+                    col(InboxRecordRow.status) == ReplyStatus.FAILED,
+                )
+            ).first()
+        if record is None:
+            return Reprocessed(key, moved=0, forgotten=False)
+        # The lock ApprovalEngine.process_replies takes for this folder.
+        with exclusive(self._db, f"poll {inbound.server} {inbound.folder}") as ours:
+            if not ours:
+                raise MailboxError(
+                    f"another instance is polling {inbound.folder} now; try again in a moment"
+                )
+            mailbox = self._mailbox_factory(self._settings)
+            try:
+                if not isinstance(mailbox, RestorableMailbox):
+                    raise MailboxError(
+                        f"the mailbox of [inbound] server {inbound.server!r} cannot move mail "
+                        f"back; move {key} from {inbound.failure_folder} to {inbound.folder} "
+                        "yourself and run `approvals reprocess` again"
+                    )
+                moved = mailbox.restore(key, inbound.failure_folder)
+            finally:
+                mailbox.close()
+            forgotten = requests.forget_refused_reply(self._db, key)
+        return Reprocessed(key, moved=moved, forgotten=forgotten)
+
+    # ---- outbox -------------------------------------------------------------------------
+
+    def retry_notifications(self, ids: Sequence[int] | None = None) -> list[int]:
+        """Queue failed notifications again (``ids``, or all); returns those queued."""
+        return requeue_failed(self._db, self._clock(), ids)
+
+    def outbox_counts(self) -> OutboxCounts:
+        return outbox_counts(self._db)
+
+    # ---- status -------------------------------------------------------------------------
+
+    def status(self) -> EngineStatus:
+        """Last cycles, the reply folder's backlog, the outbox (see approvals.health)."""
+        return engine_status(self._db, self._settings, self._mailbox_factory, self._clock())
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, its wildcards taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
