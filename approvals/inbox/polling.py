@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
+from sqlmodel import col, select
 
 from approvals.disposition import KEEP, Disposition
 from approvals.inbox.judge import Judgement
 from approvals.inbox.recorder import handle_batch
-from approvals.models import ReplyStatus
+from approvals.models import ReplyStatus, RequestRow
 from approvals.reports import ProcessReport, ReplyReport
 from approvals.settings import EngineSettings
+from approvals.store import reading
 from mailio.errors import MailboxError
 from mailio.inbound.base import FetchedMessage, Mailbox, SizeLimitedMailbox, header_block
 
@@ -34,11 +37,74 @@ def poll_mailbox(
     try:
         batch = mailbox.fetch_batch(inbound.max_messages)
         judgements = record_fetched(db, settings, batch, now)
-        for judgement in judgements:
-            log.info("reply %s: %s (%s)", judgement.key, judgement.status, judgement.reason)
+        log_judgements(db, judgements)
         return judgements, dispose(mailbox, batch, judgements)
     finally:
         mailbox.close()
+
+
+def log_judgements(db: Engine, judgements: Sequence[Judgement]) -> None:
+    """One line per reply; decisions and handovers name the request an admin knows:
+    ``decided: request 4f2a… (external_id=run-8812, "Deploy 4.2"): approve by alice@…``."""
+    named = {
+        judgement.request_id
+        for judgement in judgements
+        if judgement.request_id and judgement.status in (ReplyStatus.DECIDED, ReplyStatus.DELEGATED)
+    }
+    names = _request_names(db, named) if named else {}
+    for judgement in judgements:
+        request = names.get(judgement.request_id or "")
+        fields = {"reply": judgement.key, "status": judgement.status.value}
+        if judgement.request_id:
+            fields["request_id"] = judgement.request_id
+        if request is None:
+            level = logging.WARNING if judgement.status is ReplyStatus.FAILED else logging.INFO
+            log.log(
+                level,
+                "reply %s: %s (%s)",
+                judgement.key,
+                judgement.status,
+                judgement.reason,
+                extra=fields,
+            )
+        elif judgement.decided is not None:
+            decided = judgement.decided
+            outcome = f"; request {decided.closes}" if decided.closes else ""
+            log.info(
+                "decided: %s: %s by %s%s",
+                request,
+                decided.verdict,
+                decided.notification.approver,
+                outcome,
+                extra=fields,
+            )
+        elif judgement.handover is not None:
+            handover = judgement.handover
+            log.info(
+                "delegated: %s: %s handed their seat to %s",
+                request,
+                handover.notification.approver,
+                handover.to,
+                extra=fields,
+            )
+        else:
+            log.info("%s: %s (%s)", judgement.status, request, judgement.reason, extra=fields)
+
+
+def _request_names(db: Engine, request_ids: set[str]) -> dict[str, str]:
+    """``request <id> (external_id=…, "title")`` for each id: one query per batch."""
+    with reading(db) as session:
+        rows = session.exec(
+            select(RequestRow.id, RequestRow.external_id, RequestRow.title).where(
+                col(RequestRow.id).in_(request_ids)
+            )
+        ).all()
+    return {
+        request_id: f"request {request_id} ("
+        + (f"external_id={external_id}, " if external_id else "")
+        + f"{json.dumps(title, ensure_ascii=False)})"
+        for request_id, external_id, title in rows
+    }
 
 
 def record_fetched(
@@ -101,6 +167,7 @@ def process_report(judgements: Sequence[Judgement], problems: Sequence[str]) -> 
         ignored=counts[ReplyStatus.IGNORED],
         failed=counts[ReplyStatus.FAILED],
         delegated=counts[ReplyStatus.DELEGATED],
+        probes=counts[ReplyStatus.PROBE],
         messages=tuple(
             ReplyReport(j.key, j.status.value, j.reason, j.request_id) for j in judgements
         ),
