@@ -13,16 +13,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from approvals import requests
 from approvals.callbacks import CallbackDelivery, DecisionCallback
+from approvals.cycles import CycleKind, recorded
 from approvals.errors import SchemaOutdated
 from approvals.inbox.polling import poll_mailbox, process_report
 from approvals.mails import missing_mail_templates
 from approvals.models import ApprovalRequest, Event, NotificationLog
-from approvals.outbox import dispatch_due
+from approvals.operations import Operations
+from approvals.outbox import SenderPool, dispatch_due
 from approvals.reports import DispatchReport, ProcessReport
 from approvals.selftest import probe_configuration
 from approvals.settings import EngineSettings
@@ -67,13 +70,12 @@ class ApprovalEngine:
         self._settings = settings
         self._clock = clock
         self._mailbox_factory = mailbox_factory or _configured_mailbox
-        self._sender_factory = sender_factory or _configured_senders
         self._db = open_database(
             settings.store.url, base_dir=settings.base_dir, config_path=settings.config_path
         )
         self._callbacks = CallbackDelivery(self._db, clock)
         self._events = EventFeed(self._db)
-        self._senders: list[Sender] | None = None  # kept across calls; rebuilt on reload
+        self._senders = SenderPool(sender_factory or _configured_senders)  # across calls
 
     @classmethod
     def from_config(cls, path: str | Path, **options: Any) -> ApprovalEngine:
@@ -82,6 +84,10 @@ class ApprovalEngine:
     @property
     def settings(self) -> EngineSettings:
         return self._settings
+
+    @property
+    def operations(self) -> Operations:  # operator queries and actions (CLI, console)
+        return Operations(self._db, self._settings, self._mailbox_factory, self._clock)
 
     def reload(self) -> EngineSettings:
         """Re-read the config file (interval, count, servers…); the store URL cannot change."""
@@ -92,23 +98,13 @@ class ApprovalEngine:
         if fresh.store.url != self._settings.store.url:
             log.warning("[store] url changed in %s: restart to use it", fresh.config_path)
         if (fresh.outbound, fresh.servers) != (self._settings.outbound, self._settings.servers):
-            self._close_senders()
+            self._senders.close()
         self._settings = fresh
         return fresh
 
     def close(self) -> None:
-        self._close_senders()
+        self._senders.close()
         self._db.dispose()
-
-    def _active_senders(self) -> list[Sender]:
-        if self._senders is None:
-            self._senders = list(self._sender_factory(self._settings))
-        return self._senders
-
-    def _close_senders(self) -> None:
-        for sender in self._senders or ():
-            sender.close()
-        self._senders = None
 
     # ---- asking -------------------------------------------------------------------------
 
@@ -145,14 +141,18 @@ class ApprovalEngine:
         self._events.publish()
         return created
 
+    @recorded(CycleKind.DISPATCH)
     def dispatch_pending(self, limit: int = 500) -> DispatchReport:
         """Send queued notifications that are due; returns what happened."""
         primary = self._settings.servers[self._settings.outbound.server]
         retry = getattr(primary, "retry", None) or RetrySettings()  # senders all have one
-        return dispatch_due(self._db, self._active_senders(), retry, self._clock, limit)
+        return dispatch_due(
+            self._db, self._senders.active(self._settings), retry, self._clock, limit
+        )
 
     # ---- reading replies ----------------------------------------------------------------
 
+    @recorded(CycleKind.POLL)
     def process_replies(self) -> ProcessReport:
         """One poll cycle: read at most ``max_messages`` replies and apply them."""
         inbound = self._settings.inbound
@@ -167,13 +167,8 @@ class ApprovalEngine:
         return process_report(judgements, problems)
 
     def reprocess(self, message_id: str) -> bool:
-        """Forget a refused reply so that the next poll reads it afresh.
-
-        For a reply kept in the failure folder after the cause was fixed (a
-        DMARC setting, a template): move the mail back into the reply folder
-        and call this. Decided or ignored replies cannot be reprocessed.
-        Returns False when no refused reply has that Message-ID.
-        """
+        """Forget a refused reply (moved back by hand) so the next poll reads it afresh;
+        False: no refused reply has that Message-ID. ``operations.reprocess`` moves it too."""
         return requests.forget_refused_reply(self._db, message_id)
 
     def _after_commit(self, only: str | None = None) -> None:
@@ -208,6 +203,7 @@ class ApprovalEngine:
 
     # ---- the workflow -------------------------------------------------------------------
 
+    @recorded(CycleKind.TIMERS)
     def run_timers(self) -> TimerReport:
         """Deadlines, escalations and reminders that are due (``serve`` runs it every minute)."""
         report = run_timers(self._db, self._settings, self._clock())
@@ -232,10 +228,14 @@ class ApprovalEngine:
         """The raw reply a decision was read from (None once [store] keep_raw_days passed)."""
         return requests.raw_reply(self._db, request_id, message_id)
 
-    def test_configuration(self, to: str | None = None) -> list[ProbeStep]:
-        """Send a test message through each outbound server and open the reply folder."""
-        mailbox = self._mailbox_factory(self._settings)
-        return probe_configuration(self._settings, self._active_senders(), mailbox, to)
+    def test_configuration(self, to: str | None = None, **options: bool) -> list[ProbeStep]:
+        """Test each sender and the reply folder; ``round_trip=True``: and that mail comes
+        back; ``probe_only=True``: only that (the canary). See approvals.selftest."""
+        senders = self._senders.active(self._settings)
+        mailboxes = partial(self._mailbox_factory, self._settings)
+        return probe_configuration(
+            self._settings, senders, mailboxes, self._clock(), to=to, **options
+        )
 
     def outbox(self, request_id: str | None = None, limit: int = 100) -> list[NotificationLog]:
         """The outgoing notification log, newest first."""
@@ -275,7 +275,7 @@ def _check_templates(settings: EngineSettings) -> None:
         where = f"{settings.config_path}, " if settings.config_path else ""
         raise ConfigError(
             f'{where}[outbound] theme = "{outbound.theme}": missing {", ".join(missing)}; '
-            "copy config/templates/default and edit it"
+            "`approvals init --templates` writes a copy of the default theme to edit"
         )
 
 

@@ -22,6 +22,7 @@ class ProcessReport:
     ignored: int = 0
     failed: int = 0
     delegated: int = 0
+    probes: int = 0  # the engine's own canaries, read back and deleted
     messages: tuple[ReplyReport, ...] = field(default=(), repr=False)
     problems: tuple[str, ...] = ()  # mailbox steps that failed after the commit
 
@@ -32,6 +33,8 @@ class ProcessReport:
         )
         if self.delegated:
             text += f", delegated {self.delegated}"
+        if self.probes:
+            text += f", probes {self.probes}"
         return text + "".join(f"\nproblem: {problem}" for problem in self.problems)
 
 

@@ -61,7 +61,9 @@ class OutboundSettings(_Settings):
     from_address: str = Field(alias="from")
     reply_to: str | None = None  # approvals+TOKEN@domain is derived from it
     theme: str = "default"
-    templates_dir: Path | None = None  # default: templates/ beside the config file
+    # Default: templates/ beside the config file. Where it has no default/ theme (or does
+    # not exist), approvals.mails uses the packaged one.
+    templates_dir: Path | None = None
     charset: str = "utf-8"
     plain_text_only: bool = False
     max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
@@ -205,6 +207,13 @@ class WorkflowSettings(_Settings):
         return self
 
 
+class HealthSettings(_Settings):
+    """``canary_minutes``: ``serve`` sends a signed probe to the reply address this often
+    and reads it back (``approvals status`` shows the last one); None: no canary."""
+
+    canary_minutes: float | None = Field(default=None, gt=0)
+
+
 class EngineSettings(_Settings):
     store: StoreSettings = StoreSettings()
     tokens: TokenSettings
@@ -213,6 +222,7 @@ class EngineSettings(_Settings):
     replies: ReplySettings = ReplySettings()
     policy: PolicySettings = PolicySettings()
     workflow: WorkflowSettings = WorkflowSettings()
+    health: HealthSettings = HealthSettings()
     callback: CallbackSettings = CallbackSettings()
     servers: dict[str, ServerSettings]
     config_path: Path | None = Field(default=None, exclude=True)

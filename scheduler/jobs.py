@@ -4,85 +4,221 @@ Each cycle re-reads the config file first, so an admin's change to the
 interval, the message count or a server takes effect at the next cycle
 without a restart; a broken edit is logged and the last good settings stay
 in force. A cycle sends due notifications, reads replies, then sends the
-answers and receipts those replies produced. Cycles never
-overlap (max_instances=1) and missed ones are not run in a burst (coalesce).
+answers and receipts those replies produced, and logs one summary line (a line
+per changed setting before it). Cycles never overlap (max_instances=1) and
+missed ones are not run in a burst (coalesce). :func:`serve` runs the jobs in
+the foreground; :func:`run_in_background` inside a caller's process.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import Any
 
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from pydantic import SecretStr
 
+from approvals.cycles import CycleKind, record_cycle
 from approvals.engine import ApprovalEngine
 from approvals.errors import ApprovalError
+from approvals.reports import DispatchReport, ProcessReport
+from approvals.settings import EngineSettings
 from mailio.errors import ConfigError, MailIOError
+from mailio.loading import describe_config, mask_url_password
+from mailio.probe import ProbeStep
 
 log = logging.getLogger(__name__)
 
 POLL_JOB_ID = "approvals-poll"
 TIMERS_JOB_ID = "approvals-timers"
+CANARY_JOB_ID = "approvals-canary"
+WAKE_JOB_ID = "approvals-wake"  # Runner.wake: one cycle now
 TIMERS_SECONDS = 60  # deadlines, escalations and reminders, whatever the poll interval
 
 
 def run_cycle(engine: ApprovalEngine, scheduler: BaseScheduler | None = None) -> None:
-    """Reload settings, dispatch, poll. Errors are logged; the next cycle tries again."""
-    before = engine.settings.inbound.interval_minutes
-    try:
-        settings = engine.reload()
-    except ConfigError as exc:
-        log.error("config not reloaded, keeping the last good settings: %s", exc)
-        settings = engine.settings
-    if scheduler is not None and settings.inbound.interval_minutes != before:
-        scheduler.reschedule_job(POLL_JOB_ID, trigger=_trigger(settings.inbound.interval_minutes))
-        log.info("poll interval is now %s minutes", settings.inbound.interval_minutes)
-    _dispatch(engine)
+    """Reload settings, dispatch, poll; one summary line. Errors are logged; the next
+    cycle tries again."""
+    started = time.monotonic()
+    _reload(engine, scheduler)
+    sent = _dispatch(engine)
+    inbound = engine.settings.inbound
+    report: ProcessReport | None = None
     try:
         report = engine.process_replies()
-        log.info("poll: %s", report)
     except (MailIOError, ApprovalError) as exc:
-        log.error("poll failed, next cycle tries again: %s", exc)
-    else:
-        if report.decided or report.failed:  # answers and receipts go out now, not next cycle
-            _dispatch(engine)
+        log.error(
+            "poll of [servers.%s] folder %s failed, next cycle tries again: %s",
+            inbound.server,
+            inbound.folder,
+            exc,
+            extra={"server": inbound.server},
+        )
+    if report is not None and (report.decided or report.failed or report.delegated):
+        sent = _added(sent, _dispatch(engine))  # answers and receipts go out now, not next cycle
+    polled = (
+        "poll: failed"
+        if report is None
+        else (
+            f"poll: fetched {report.fetched}, decided {report.decided}, "
+            f"delegated {report.delegated}, ignored {report.ignored}, failed {report.failed}"
+        )
+    )
+    seconds = time.monotonic() - started
+    log.info(
+        "%s; dispatch: %s; %.2fs",
+        polled,
+        sent if sent is not None else "failed",
+        seconds,
+        extra=_fields(report, sent, seconds),
+    )
 
 
 def run_timers(engine: ApprovalEngine) -> None:
-    """Deadlines, escalations and reminders that are due, then send what they queued."""
+    """Deadlines, escalations and reminders that are due, then send what they queued.
+
+    Logs a line only when something was due: the job runs every minute."""
+    started = time.monotonic()
     try:
         report = engine.run_timers()
     except (MailIOError, ApprovalError) as exc:
         log.error("timers failed, the next minute tries again: %s", exc)
         return
     if report.reminded or report.escalated or report.expired:
-        log.info("timers: %s", report)
-        _dispatch(engine)
+        sent = _dispatch(engine)
+        seconds = time.monotonic() - started
+        log.info(
+            "timers: %s; dispatch: %s; %.2fs",
+            report,
+            sent if sent is not None else "failed",
+            seconds,
+            extra={**_fields(None, sent, seconds), **asdict(report)},
+        )
 
 
-def _dispatch(engine: ApprovalEngine) -> None:
+def _reload(engine: ApprovalEngine, scheduler: BaseScheduler | None) -> None:
+    """Re-read the config; a line per changed setting, and the poll job follows the interval."""
+    before = engine.settings
     try:
-        report = engine.dispatch_pending()
+        after = engine.reload()
+    except ConfigError as exc:
+        log.error("config not reloaded, keeping the last good settings: %s", exc)
+        return
+    for change in setting_changes(before, after):
+        log.info("config reloaded: %s", change)
+    interval = after.inbound.interval_minutes
+    if scheduler is not None and interval != before.inbound.interval_minutes:
+        scheduler.reschedule_job(POLL_JOB_ID, trigger=_trigger(interval))
+
+
+def setting_changes(before: EngineSettings, after: EngineSettings) -> list[str]:
+    """``[inbound] interval_minutes: 5 -> 2`` for each key that differs, values shown as
+    ``check-config`` shows them; a changed secret is named, never shown."""
+    old, new = _described(before), _described(after)
+    changes = [
+        f"{key}: {old.get(key, '(not set)')} -> {new.get(key, '(not set)')}"
+        for key in [*old, *(key for key in new if key not in old)]
+        if old.get(key) != new.get(key)
+    ]
+    old_secrets, new_secrets = _secrets(before), _secrets(after)
+    changes.extend(
+        f"{key}: changed (secret, not shown)"
+        for key in old_secrets
+        if key in new_secrets and old_secrets[key] != new_secrets[key]
+    )
+    return changes
+
+
+def _described(settings: EngineSettings) -> dict[str, str]:
+    """describe_config's lines as {"[table] key": masked value}."""
+    values, table = {}, ""
+    for line in describe_config(settings).splitlines():
+        if line.startswith("["):
+            table = line
+        elif " = " in line:
+            key, value = line.split(" = ", 1)
+            values[f"{table} {key}".strip()] = value
+    return values
+
+
+def _secrets(settings: EngineSettings) -> dict[str, str]:
+    """The values describe_config masks (secrets, URL passwords), by the same names."""
+    found: dict[str, str] = {}
+
+    def walk(value: Any, path: tuple[str, ...]) -> None:
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(item, (*path, str(key)))
+        elif isinstance(value, SecretStr):
+            found[f"[{'.'.join(path[:-1])}] {path[-1]}"] = value.get_secret_value()
+        elif isinstance(value, str) and mask_url_password(value) != value:
+            found[f"[{'.'.join(path[:-1])}] {path[-1]}"] = value
+
+    walk(settings.model_dump(mode="python", by_alias=True, exclude_none=True), ())
+    return found
+
+
+def _dispatch(engine: ApprovalEngine) -> DispatchReport | None:
+    """Send what is due; None when the servers could not be used (the error is logged)."""
+    try:
+        return engine.dispatch_pending()
     except (MailIOError, ApprovalError) as exc:
-        log.error("dispatch failed, next cycle tries again: %s", exc)
-    else:
-        if report.sent or report.retrying or report.failed:
-            log.info("dispatch: %s", report)
+        names = engine.settings.outbound.server_names
+        log.error(
+            "dispatch through %s failed, next cycle tries again: %s",
+            ", ".join(f"[servers.{name}]" for name in names),
+            exc,
+            extra={"server": names[0]},
+        )
+        return None
+
+
+def _added(first: DispatchReport | None, second: DispatchReport | None) -> DispatchReport | None:
+    if first is None or second is None:
+        return first or second
+    return DispatchReport(
+        first.sent + second.sent, first.retrying + second.retrying, first.failed + second.failed
+    )
+
+
+def _fields(
+    report: ProcessReport | None, sent: DispatchReport | None, seconds: float
+) -> dict[str, Any]:
+    """The summary's numbers as fields of the record (``--log-format json`` shows them)."""
+    fields: dict[str, Any] = {"seconds": round(seconds, 3)}
+    if report is not None:
+        fields.update(
+            fetched=report.fetched,
+            decided=report.decided,
+            delegated=report.delegated,
+            ignored=report.ignored,
+            failed=report.failed,
+        )
+    if sent is not None:
+        fields.update(sent=sent.sent, retrying=sent.retrying, send_failed=sent.failed)
+    return fields
 
 
 def _trigger(minutes: float) -> IntervalTrigger:
     return IntervalTrigger(seconds=minutes * 60, timezone=UTC)
 
 
-def add_poll_job(scheduler: BaseScheduler, engine: ApprovalEngine) -> None:
-    # One job at a time: the engine's sender pool and mailbox are not shared across threads.
+def add_poll_job(scheduler: BaseScheduler, engine: ApprovalEngine) -> Callable[[], None]:
+    """Add the poll and timers jobs; returns a poll cycle that waits for a running job.
+
+    One job at a time: the engine's sender pool and mailbox are not shared across threads.
+    """
     one_at_a_time = threading.Lock()
 
-    def locked(job: Callable[..., None]) -> Callable[..., None]:
+    def locked(job: Callable[..., object]) -> Callable[..., None]:
         def run(*args: object) -> None:
             with one_at_a_time:
                 job(*args)
@@ -108,18 +244,51 @@ def add_poll_job(scheduler: BaseScheduler, engine: ApprovalEngine) -> None:
         max_instances=1,
         coalesce=True,
     )
+    canary_minutes = engine.settings.health.canary_minutes
+    if canary_minutes is not None:
+        # Under the same lock: a poll running meanwhile would take the probe as its own.
+        scheduler.add_job(
+            locked(run_canary),
+            trigger=_trigger(canary_minutes),
+            args=(engine,),
+            id=CANARY_JOB_ID,
+            name="canary: a probe to the reply folder and back",
+            max_instances=1,
+            coalesce=True,
+        )
+    cycle = locked(run_cycle)
+    return lambda: cycle(engine, scheduler)
+
+
+def run_canary(engine: ApprovalEngine) -> bool:
+    """Send a signed probe to the reply address and read it back; recorded for status."""
+    db, started = engine.operations.db, engine.operations.clock()
+    try:
+        steps = engine.test_configuration(probe_only=True)
+    except (MailIOError, ApprovalError) as exc:
+        steps = [ProbeStep("engine", "canary", False, str(exc))]
+    failed = next((step for step in steps if not step.ok), None)
+    summary = "; ".join(f"{step.step}: {step.detail or 'ok'}" for step in steps)
+    record_cycle(
+        db,
+        CycleKind.CANARY,
+        started,
+        engine.operations.clock(),
+        summary=summary,
+        error=None if failed is None else str(failed),
+    )
+    if failed is None:
+        log.info("canary: %s", summary)
+    else:
+        log.error("canary failed at %s", failed)
+    return failed is None
 
 
 def serve(engine: ApprovalEngine) -> None:
     """Run cycles in the foreground until Ctrl-C or SIGTERM."""
     scheduler = BlockingScheduler(timezone=UTC)
     add_poll_job(scheduler, engine)
-    log.info(
-        "serving: polling %s every %s minutes, at most %d messages",
-        engine.settings.inbound.folder,
-        engine.settings.inbound.interval_minutes,
-        engine.settings.inbound.max_messages,
-    )
+    _log_start(engine, "serving")
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
@@ -127,3 +296,68 @@ def serve(engine: ApprovalEngine) -> None:
     finally:
         if scheduler.running:
             scheduler.shutdown(wait=True)
+
+
+class Runner:
+    """``serve``'s jobs on a background thread of the caller's process (see
+    :func:`run_in_background`). Also a context manager that stops on exit."""
+
+    def __init__(self, scheduler: BackgroundScheduler, cycle: Callable[[], None]) -> None:
+        self._scheduler = scheduler
+        self._cycle = cycle
+
+    @property
+    def running(self) -> bool:
+        return bool(self._scheduler.running)
+
+    def wake(self) -> None:
+        """Run a poll cycle now (it sends what ``request_approval`` queued), not at the
+        next interval; after the job running now, if one is."""
+        self._scheduler.add_job(
+            self._cycle,
+            id=WAKE_JOB_ID,
+            name="dispatch notifications and poll replies, woken",
+            replace_existing=True,  # wakes not yet started are one cycle
+            max_instances=2,  # one running, the next waiting for it
+            misfire_grace_time=None,
+        )
+
+    def stop(self) -> None:
+        """Stop the jobs, waiting for a running cycle to finish. The engine stays open."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+            log.info("background jobs stopped")
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def run_in_background(engine: ApprovalEngine) -> Runner:
+    """Poll, dispatch and run the timers inside this process, as ``approvals serve`` does:
+    the first cycle at once, then every ``interval_minutes``; timers every minute.
+
+    ``on_decision`` and ``on_event`` callbacks registered on ``engine`` are called here,
+    on the scheduler's thread. Call ``.stop()`` before ``engine.close()``.
+    """
+    scheduler = BackgroundScheduler(timezone=UTC, daemon=True)
+    cycle = add_poll_job(scheduler, engine)
+    scheduler.start()
+    _log_start(engine, "running in the background")
+    return Runner(scheduler, cycle)
+
+
+def _log_start(engine: ApprovalEngine, how: str) -> None:
+    settings = engine.settings
+    log.info(
+        "%s: polling [servers.%s] folder %s every %s minutes, at most %d messages; "
+        "sending through %s",
+        how,
+        settings.inbound.server,
+        settings.inbound.folder,
+        settings.inbound.interval_minutes,
+        settings.inbound.max_messages,
+        ", ".join(f"[servers.{name}]" for name in settings.outbound.server_names),
+    )

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from email.utils import parseaddr
 
-from approvals.disposition import Disposition
+from approvals.canary import verify as verify_probe
+from approvals.disposition import DELETE, Disposition
 from approvals.inbox.identify import Refusal, authenticated_by, identify, notification_for
 from approvals.inbox.view import BatchView, KnownNotification, SeenMessage
 from approvals.models import ESCALATION_SEAT, NotificationStatus, ReplyStatus, RequestStatus, Via
@@ -92,6 +94,11 @@ def judge(
             f"({inbound.max_message_bytes:,}): kept unread in the failure folder",
             inbound.refused,
         )
+    sent_at = verify_probe(settings, reply.canary)
+    if sent_at is not None and reply.sender == _address(settings.outbound.from_address):
+        took = (now - sent_at).total_seconds()
+        reason = f"canary sent {sent_at:%Y-%m-%d %H:%M:%S} UTC, read back after {took:.0f} s"
+        return Judgement(key, ReplyStatus.PROBE, reason, DELETE)
     if reply.kind is ReplyKind.AUTO_REPLY:
         return _auto_reply(reply, key, view, settings, now)
     if reply.kind is ReplyKind.BOUNCE:
@@ -315,3 +322,7 @@ def _seat_name(notification: KnownNotification) -> str:
     if notification.seat == ESCALATION_SEAT:
         return "the escalation"
     return notification.on_behalf_of or notification.approver
+
+
+def _address(header_value: str) -> str:
+    return parseaddr(header_value)[1].lower()

@@ -96,6 +96,8 @@ class ParsedReply:
     delegate_to: str | None = None
     # The end of the absence an out-of-office auto-reply states (auto-replies only).
     away_until: date | None = None
+    # X-Approvals-Canary, as written: a probe of the engine's own, if it verifies.
+    canary: str | None = None
 
     def __repr__(self) -> str:  # the token is a credential: keep it out of logs
         token = "<set>" if self.token else None
@@ -196,6 +198,7 @@ def _parse(raw: bytes) -> ParsedReply:
         verdict_line=verdict_line,
         delegate_to=delegate_to,
         away_until=away_until,
+        canary=mailparts.header(message, "x-approvals-canary").strip() or None,
         kind=kind,
         reasons=tuple(reasons),
         sender=sender,

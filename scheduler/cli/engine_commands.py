@@ -1,4 +1,8 @@
-"""Commands that run the engine: serve, poll, dispatch, timers, outbox, reprocess, test-config."""
+"""Commands that run the engine: serve, poll, dispatch, timers, outbox, test-config.
+
+(``approvals reprocess``, the older name of ``approvals replies reprocess``, is in
+replies_commands.)
+"""
 
 from __future__ import annotations
 
@@ -19,12 +23,20 @@ def add(commands: Any, common: argparse.ArgumentParser) -> None:
         parser.set_defaults(run=lambda args: _with_engine(args, run))
         return parser
 
-    command(
+    serve = command(
         "serve",
         _serve,
         help="run the scheduler in the foreground",
-        epilog="example: approvals serve --config /etc/approvals/approvals.toml",
+        epilog="example: approvals serve --config /etc/approvals/approvals.toml "
+        "(or --app deploy.hooks:engine)",
     )
+    serve.add_argument(
+        "--app",
+        metavar="MODULE:ENGINE",
+        help="import MODULE and serve its ApprovalEngine, on_decision callbacks included, "
+        "instead of one built from --config",
+    )
+    serve.set_defaults(run=_serve_command)
     command(
         "poll",
         _poll,
@@ -46,25 +58,36 @@ def add(commands: Any, common: argparse.ArgumentParser) -> None:
     outbox = command(
         "outbox",
         _outbox,
-        help="the notification log",
-        epilog="example: approvals outbox --limit 20",
+        help="the notification log (list, the default), or queue failed notifications again",
+        epilog="example: approvals outbox --limit 20; approvals outbox retry --failed",
     )
-    outbox.add_argument("--request", help="only this request's notifications")
-    outbox.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
-    reprocess = command(
-        "reprocess",
-        _reprocess,
-        help="read a refused reply again at the next poll",
-        epilog="example: approvals reprocess 'CAF=abc@mail.example.com'",
+    outbox.add_argument(
+        "action",
+        nargs="?",
+        choices=("list", "retry"),
+        default="list",
+        help="list: the log, newest first (default); retry ID or retry --failed: queue "
+        "failed notifications again, due now",
     )
-    reprocess.add_argument("message_id", help="the reply's Message-ID (as `approvals poll` shows)")
+    outbox.add_argument("id", nargs="?", type=int, help="retry: the notification's id")
+    outbox.add_argument("--failed", action="store_true", help="retry: every failed notification")
+    outbox.add_argument("--request", help="list: only this request's notifications")
+    outbox.add_argument(
+        "--limit", type=int, default=50, help="list: at most this many (default 50)"
+    )
     test = command(
         "test-config",
         _test_config,
         help="try the configured servers",
-        epilog="example: approvals test-config --to me@example.com",
+        epilog="example: approvals test-config --round-trip",
     )
     test.add_argument("--to", help="send the test message here (default: the from address)")
+    test.add_argument(
+        "--round-trip",
+        action="store_true",
+        help="also send a signed probe to the reply address and wait until the reply "
+        "folder shows it (then delete it), naming the step that failed",
+    )
 
 
 def _with_engine(args: argparse.Namespace, run: EngineCommand) -> int:
@@ -78,6 +101,18 @@ def _with_engine(args: argparse.Namespace, run: EngineCommand) -> int:
 def _print(report: object) -> int:
     print(report)
     return 0
+
+
+def _serve_command(args: argparse.Namespace) -> int:
+    if args.app is None:
+        return _with_engine(args, _serve)
+    from scheduler.app_loading import load_app
+
+    engine = load_app(args.app)
+    try:
+        return _serve(engine, args)
+    finally:
+        engine.close()
 
 
 def _serve(engine: ApprovalEngine, args: argparse.Namespace) -> int:
@@ -97,6 +132,8 @@ def _poll(engine: ApprovalEngine, args: argparse.Namespace) -> int:
 
 
 def _outbox(engine: ApprovalEngine, args: argparse.Namespace) -> int:
+    if args.action == "retry":
+        return _retry(engine, args)
     for entry in engine.outbox(request_id=args.request, limit=args.limit):
         print(
             f"{entry.id:>6} {entry.status:13} attempts={entry.attempts} "
@@ -106,20 +143,24 @@ def _outbox(engine: ApprovalEngine, args: argparse.Namespace) -> int:
     return 0
 
 
-def _reprocess(engine: ApprovalEngine, args: argparse.Namespace) -> int:
-    if not engine.reprocess(args.message_id):
-        print(f"no refused reply with Message-ID {args.message_id}", file=sys.stderr)
+def _retry(engine: ApprovalEngine, args: argparse.Namespace) -> int:
+    if (args.id is None) == (not args.failed):
+        print("outbox retry: give a notification id or --failed (not both)", file=sys.stderr)
+        return 2
+    queued = engine.operations.retry_notifications(None if args.failed else [args.id])
+    if args.id is not None and not queued:
+        print(
+            f"notification {args.id} is not a failed notification that can be sent "
+            "(see approvals outbox)",
+            file=sys.stderr,
+        )
         return 1
-    inbound = engine.settings.inbound
-    print(
-        f"{args.message_id} will be read again at the next poll if it is in "
-        f"{inbound.folder} (move it back from {inbound.failure_folder})"
-    )
+    print(f"queued again: {len(queued)} ({', '.join(map(str, queued)) or 'none'})")
     return 0
 
 
 def _test_config(engine: ApprovalEngine, args: argparse.Namespace) -> int:
-    results = engine.test_configuration(to=args.to)
+    results = engine.test_configuration(to=args.to, round_trip=args.round_trip)
     for step in results:
         print(step)
     return 0 if all(step.ok for step in results) else 1
