@@ -341,7 +341,7 @@ def test_status_of_a_store_that_cannot_be_read_is_unhealthy(
     assert status["healthy"] is False and "cannot be used" in status["problems"][0]
 
 
-def test_operator_commands_have_an_example_and_described_options() -> None:
+def test_every_command_has_an_example_and_described_options() -> None:
     from scheduler.cli import parser
 
     def leaves(p: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
@@ -352,9 +352,8 @@ def test_operator_commands_have_an_example_and_described_options() -> None:
                     found += leaves(child)
         return found
 
-    ours = ("requests", "replies", "reprocess", "status", "outbox")
-    commands = [c for c in leaves(parser())[1:] if c.prog.split()[1] in ours]
-    assert len(commands) == 10
+    commands = [c for c in leaves(parser())[1:] if not c._subparsers]  # the runnable ones
+    assert len(commands) >= 18
     for command in commands:
         assert (command.epilog or "").startswith("example: "), command.prog
         for action in command._actions:
