@@ -17,11 +17,18 @@ from approvals.engine import ApprovalEngine
 EngineCommand = Callable[[ApprovalEngine, argparse.Namespace], int]
 
 
+def engine_command(
+    parsers: Any, common: argparse.ArgumentParser, name: str, run: EngineCommand, **kw: Any
+) -> argparse.ArgumentParser:
+    """A sub-command that opens the engine of --config, runs ``run`` and closes it."""
+    parser: argparse.ArgumentParser = parsers.add_parser(name, parents=[common], **kw)
+    parser.set_defaults(run=lambda args: with_engine(args, run))
+    return parser
+
+
 def add(commands: Any, common: argparse.ArgumentParser) -> None:
     def command(name: str, run: EngineCommand, **kw: Any) -> argparse.ArgumentParser:
-        parser: argparse.ArgumentParser = commands.add_parser(name, parents=[common], **kw)
-        parser.set_defaults(run=lambda args: _with_engine(args, run))
-        return parser
+        return engine_command(commands, common, name, run, **kw)
 
     serve = command(
         "serve",
@@ -90,7 +97,7 @@ def add(commands: Any, common: argparse.ArgumentParser) -> None:
     )
 
 
-def _with_engine(args: argparse.Namespace, run: EngineCommand) -> int:
+def with_engine(args: argparse.Namespace, run: EngineCommand) -> int:
     engine = ApprovalEngine.from_config(args.config)
     try:
         return run(engine, args)
@@ -105,7 +112,7 @@ def _print(report: object) -> int:
 
 def _serve_command(args: argparse.Namespace) -> int:
     if args.app is None:
-        return _with_engine(args, _serve)
+        return with_engine(args, _serve)
     from scheduler.app_loading import load_app
 
     engine = load_app(args.app)

@@ -8,7 +8,7 @@ from typing import Any
 
 from approvals.engine import ApprovalEngine
 from approvals.models import ReplyStatus
-from scheduler.cli.engine_commands import EngineCommand, _with_engine
+from scheduler.cli.engine_commands import EngineCommand, engine_command
 from scheduler.cli.requests_commands import print_json
 
 
@@ -21,9 +21,7 @@ def add(commands: Any, common: argparse.ArgumentParser) -> None:
     actions = group.add_subparsers(dest="action", required=True, help="list or reprocess")
 
     def action(name: str, run: EngineCommand, **kw: Any) -> argparse.ArgumentParser:
-        parser: argparse.ArgumentParser = actions.add_parser(name, parents=[common], **kw)
-        parser.set_defaults(run=lambda args: _with_engine(args, run))
-        return parser
+        return engine_command(actions, common, name, run, **kw)
 
     listing = action(
         "list",
@@ -40,13 +38,14 @@ def add(commands: Any, common: argparse.ArgumentParser) -> None:
     listing.add_argument("--offset", type=int, default=0, help="skip this many first (paging)")
     listing.add_argument("--json", action="store_true", help="one JSON array instead of lines")
     add_reprocess(action("reprocess", reprocess, **REPROCESS_HELP))
-    alias: argparse.ArgumentParser = commands.add_parser(
+    alias = engine_command(
+        commands,
+        common,
         "reprocess",
-        parents=[common],
+        reprocess,
         help="the same as `approvals replies reprocess`",
         epilog="example: approvals reprocess 'CAF=abc@mail.example.com'",
     )
-    alias.set_defaults(run=lambda args: _with_engine(args, reprocess))
     add_reprocess(alias)
 
 

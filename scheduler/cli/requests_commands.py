@@ -10,7 +10,7 @@ from typing import Any
 from approvals.engine import ApprovalEngine
 from approvals.models import RequestStatus
 from approvals.operations import RequestDetail
-from scheduler.cli.engine_commands import EngineCommand, _with_engine
+from scheduler.cli.engine_commands import EngineCommand, engine_command
 
 
 def add(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -22,9 +22,7 @@ def add(commands: Any, common: argparse.ArgumentParser) -> None:
     actions = group.add_subparsers(dest="action", required=True, help="list, show or cancel")
 
     def action(name: str, run: EngineCommand, **kw: Any) -> argparse.ArgumentParser:
-        parser: argparse.ArgumentParser = actions.add_parser(name, parents=[common], **kw)
-        parser.set_defaults(run=lambda args: _with_engine(args, run))
-        return parser
+        return engine_command(actions, common, name, run, **kw)
 
     listing = action(
         "list",
