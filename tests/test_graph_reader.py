@@ -94,6 +94,11 @@ class FakeGraph:
         if parts[0] == "mailFolders" and parts[2] == "messages":
             messages = self.folders[parts[1]]
             ids = list(messages)
+            wanted_id = request.url.params.get("$filter", "").removeprefix("internetMessageId eq ")
+            if wanted_id.startswith("'"):  # Graph's filter on the Message-ID header
+                ids = [
+                    k for k in ids if f"Message-ID: {wanted_id.strip(chr(39))}\r\n" in messages[k]
+                ]
             skip = int(request.url.params.get("$skip", "0"))
             page = ids[skip : skip + 2]
             expand = request.url.params.get("$expand")
@@ -247,6 +252,22 @@ def test_move_creates_the_missing_folder_then_moves_each_message(graph, sleeps):
     assert [json.loads(r.content) for r in moves] == [{"destinationId": created_id}] * 3
     assert list(graph.folders[created_id]) == ["m1", "m2", "m3"]
     assert box.count() == 0
+
+
+def test_restore_moves_the_message_with_that_message_id_back_into_the_folder(graph, sleeps):
+    graph.names["Failed"] = "folder-failed"
+    graph.folders["folder-failed"] = {}
+    graph.add("folder-failed", "m1", "m2")
+    box = mailbox(graph, sleeps)
+
+    assert box.restore("<m2@contoso.com>", "Failed") == 1
+
+    assert (list(graph.folders["inbox"]), list(graph.folders["folder-failed"])) == (["m2"], ["m1"])
+    [lookup] = [
+        r for r in graph.requests if "$filter" in r.url.params and "/messages" in r.url.path
+    ]
+    assert lookup.url.params["$filter"] == "internetMessageId eq '<m2@contoso.com>'"
+    assert box.restore("<absent@contoso.com>", "Failed") == 0
 
 
 def test_delete_removes_each_message_and_tolerates_one_already_gone(graph, sleeps):
