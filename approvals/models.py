@@ -274,6 +274,7 @@ class EventKind(StrEnum):
     BOUNCED = "bounced"
     CLOSED = "closed"
     OUTCOME = "outcome"  # the final status reached the callbacks and the webhook
+    ADMIN = "admin"  # an admin's action in the console (cancel, retry, reprocess)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from approvals.health import EngineStatus, OutboxCounts, engine_status, outbox_c
 from approvals.models import (
     ApprovalRequest,
     Event,
+    EventKind,
     InboxRecordRow,
     NotificationLog,
     ReplyStatus,
@@ -30,8 +31,8 @@ from approvals.models import (
 )
 from approvals.outbox import requeue_failed
 from approvals.settings import EngineSettings
-from approvals.store import exclusive, reading
-from approvals.workflow.history import events_of
+from approvals.store import exclusive, reading, transaction
+from approvals.workflow.history import events_of, record_event
 from mailio.errors import MailboxError
 from mailio.inbound.base import Mailbox, RestorableMailbox
 
@@ -255,6 +256,18 @@ class Operations:
     def retry_notifications(self, ids: Sequence[int] | None = None) -> list[int]:
         """Queue failed notifications again (``ids``, or all); returns those queued."""
         return requeue_failed(self._db, self._clock(), ids)
+
+    def record_admin_action(self, request_id: str, admin: str, detail: str) -> None:
+        """An admin's action on a request, in its history (actor ``admin:<name>``)."""
+        with transaction(self._db) as session:
+            record_event(
+                session.connection(),
+                request_id,
+                EventKind.ADMIN,
+                self._clock(),
+                actor=f"admin:{admin}",
+                detail=detail,
+            )
 
     def outbox_counts(self) -> OutboxCounts:
         return outbox_counts(self._db)

@@ -19,6 +19,8 @@ from approvals.workflow.stages import parse_approvers
 from mailio.config import READER_TYPES, SENDER_TYPES, ServerSettings
 from mailio.loading import load_config, mask_url_password
 
+WEB_SECRET_KEY_MIN = 32  # [web] secret_key signs session cookies
+
 
 class _Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -214,6 +216,73 @@ class HealthSettings(_Settings):
     canary_minutes: float | None = Field(default=None, gt=0)
 
 
+class WebSettings(_Settings):
+    """The admin console (``approvals web``, or inside ``approvals serve`` when ``enabled``).
+
+    ``secret_key`` and ``admins`` may be left out while the console does not run; the
+    command that starts it calls :meth:`require_runnable` (``enabled`` does here).
+    """
+
+    bind: str = "127.0.0.1"
+    port: int = Field(default=8421, ge=1, le=65535)
+    enabled: bool = False  # also run the console inside `approvals serve`
+    root_path: str = ""  # the path prefix behind a reverse proxy, e.g. "/approvals"
+    secret_key: SecretStr | None = None  # signs the session cookies
+    # name -> password hash (`approvals web hash-password`); secret: a hash can be attacked
+    # offline, so check-config and the console mask it like a password.
+    admins: dict[str, SecretStr] = {}
+    session_minutes: float = Field(default=480, gt=0)
+    lockout_attempts: int = Field(default=5, ge=1)
+    lockout_minutes: float = Field(default=15, gt=0)
+    secure_cookies: bool | None = None  # None: Secure when the request came over https
+
+    @field_validator("root_path")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if value and (not value.startswith("/") or value.endswith("/")):
+            raise ValueError(f'expected "" or a path like "/approvals", got "{value}"')
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < WEB_SECRET_KEY_MIN:
+            raise ValueError(
+                f"must be at least {WEB_SECRET_KEY_MIN} characters "
+                '(for example the output of python -c "import secrets; '
+                'print(secrets.token_urlsafe(32))")'
+            )
+        return value
+
+    @field_validator("admins")
+    @classmethod
+    def _hashes(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for name, hashed in value.items():
+            if not name.strip():
+                raise ValueError("an admin name cannot be blank")
+            if not hashed.get_secret_value().startswith("scrypt$"):
+                # Never echo it: a password pasted here by mistake would reach the logs.
+                raise ValueError(
+                    f'admin "{name}": expected a password hash starting with "scrypt$" '
+                    "(make one with `approvals web hash-password`)"
+                )
+        return value
+
+    def require_runnable(self) -> None:
+        """ValueError naming ``[web] secret_key`` or ``[web] admins`` when the console
+        cannot run with these settings."""
+        if self.secret_key is None:
+            raise ValueError(
+                "[web] secret_key is required to run the console: it signs the session "
+                f"cookies (at least {WEB_SECRET_KEY_MIN} random characters)"
+            )
+        if not self.admins:
+            raise ValueError(
+                "[web] admins is required to run the console: at least one "
+                'name = "scrypt$…" (make a hash with `approvals web hash-password`)'
+            )
+
+
 class EngineSettings(_Settings):
     store: StoreSettings = StoreSettings()
     tokens: TokenSettings
@@ -224,6 +293,7 @@ class EngineSettings(_Settings):
     workflow: WorkflowSettings = WorkflowSettings()
     health: HealthSettings = HealthSettings()
     callback: CallbackSettings = CallbackSettings()
+    web: WebSettings = WebSettings()
     servers: dict[str, ServerSettings]
     config_path: Path | None = Field(default=None, exclude=True)
     # What check-config shows the admin: unused properties, certificate checks switched off.
@@ -236,6 +306,12 @@ class EngineSettings(_Settings):
         Raises :class:`mailio.errors.ConfigError` naming file, table and key of every problem.
         """
         return load_config(Path(path), cls, environ=environ)
+
+    @model_validator(mode="after")
+    def _console_runnable(self) -> EngineSettings:
+        if self.web.enabled:
+            self.web.require_runnable()
+        return self
 
     @model_validator(mode="after")
     def _servers_exist(self) -> EngineSettings:

@@ -285,7 +285,12 @@ def run_canary(engine: ApprovalEngine) -> bool:
 
 
 def serve(engine: ApprovalEngine) -> None:
-    """Run cycles in the foreground until Ctrl-C or SIGTERM."""
+    """Run cycles in the foreground until Ctrl-C or SIGTERM; with ``[web] enabled``, the
+    admin console too, on a thread (stopped after the scheduler)."""
+    from scheduler.cli.web_commands import ConsoleThread, console_server
+
+    web = engine.settings.web
+    console = ConsoleThread(console_server(engine, web)).start() if web.enabled else None
     scheduler = BlockingScheduler(timezone=UTC)
     add_poll_job(scheduler, engine)
     _log_start(engine, "serving")
@@ -296,6 +301,8 @@ def serve(engine: ApprovalEngine) -> None:
     finally:
         if scheduler.running:
             scheduler.shutdown(wait=True)
+        if console is not None:
+            console.stop()
 
 
 class Runner:

@@ -15,6 +15,7 @@
     approvals db upgrade     bring the store's schema to the code's revision
     approvals demo           the whole loop against local mail servers
     approvals init [DIR]     write a commented approvals.toml (--templates: the theme too)
+    approvals web            the admin console; web hash-password: a hash for [web] admins
 
 ``--config PATH`` everywhere (default: $APPROVALS_CONFIG, else config/approvals.toml).
 Each command module has ``add(commands, common)``, which registers its parsers
@@ -42,6 +43,7 @@ from scheduler.cli import (
     replies_commands,
     requests_commands,
     status_command,
+    web_commands,
 )
 from scheduler.logs import LOG_FORMATS, configure_logging
 
@@ -54,6 +56,7 @@ COMMAND_MODULES = (
     db_commands,
     demo_command,
     init_command,
+    web_commands,
 )
 DISTRIBUTION = "email-approvals"  # pyproject.toml [project] name
 
