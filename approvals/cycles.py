@@ -34,6 +34,7 @@ class CycleKind(StrEnum):
     DISPATCH = "dispatch"
     TIMERS = "timers"
     CANARY = "canary"  # a test message sent to the engine's own folder and read back
+    RELOAD = "reload"  # the config file read again by serve (changes, or why it was refused)
 
 
 @dataclass(frozen=True)

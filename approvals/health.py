@@ -40,6 +40,7 @@ class EngineStatus:
     dispatch: Cycle | None
     timers: Cycle | None
     canary: Cycle | None  # None: no canary has run yet
+    reload: Cycle | None  # the last reload that changed something or failed
     waiting: int | None  # messages in the reply folder; None: it could not be opened
     waiting_error: str | None
     outbox: OutboxCounts
@@ -87,6 +88,9 @@ def engine_status(
             f"no poll cycle for {minutes:.0f} minutes "
             f"({STALE_INTERVALS} intervals of {interval:g} minutes)"
         )
+    reload = last_cycle(db, CycleKind.RELOAD)
+    if reload is not None and not reload.ok:
+        problems.append(f"the config did not reload, the last good one is in use: {reload.error}")
     canary = last_cycle(db, CycleKind.CANARY)
     if canary is not None and not canary.ok:
         problems.append(f"the last canary failed: {canary.error}")
@@ -99,6 +103,7 @@ def engine_status(
         dispatch=last_cycle(db, CycleKind.DISPATCH),
         timers=last_cycle(db, CycleKind.TIMERS),
         canary=canary,
+        reload=reload,
         waiting=waiting,
         waiting_error=waiting_error,
         outbox=outbox_counts(db),

@@ -211,6 +211,10 @@ class InboxRecordRow(SQLModel, table=True):
     reason: str
     request_id: str | None = Field(default=None, index=True)
     disposition: str  # "delete", "move:<folder>" — what happens to the mail after the commit
+    preview: str | None = None  # the new text as read, at most 500 characters
+    # The raw message (zlib) of a reply that decided nothing, up to RAW_KEPT_BYTES, for an
+    # admin to read; kept [store] keep_raw_days (a decision keeps its own).
+    raw: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
 
 
 class CycleRow(SQLModel, table=True):

@@ -8,6 +8,7 @@ returns frozen values, never rows.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -64,6 +65,8 @@ class ReplyRecord:
     reason: str
     request_id: str | None
     disposition: str  # "delete" or "move:<folder>"
+    preview: str | None = None  # the new text as read, at most 500 characters
+    has_raw: bool = False  # reply_raw() gives the message (refused and ignored replies)
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,8 @@ class Operations:
                     row.reason,
                     row.request_id,
                     row.disposition,
+                    row.preview,
+                    row.raw is not None,
                 )
                 for row in session.exec(query.offset(offset).limit(limit)).all()
             ]
@@ -256,6 +261,15 @@ class Operations:
     def retry_notifications(self, ids: Sequence[int] | None = None) -> list[int]:
         """Queue failed notifications again (``ids``, or all); returns those queued."""
         return requeue_failed(self._db, self._clock(), ids)
+
+    def reply_raw(self, message_id: str) -> bytes | None:
+        """The raw message of a recorded reply that decided nothing (None: not kept)."""
+        key = message_id.strip().strip("<>")
+        with reading(self._db) as session:
+            raw = session.exec(
+                select(InboxRecordRow.raw).where(InboxRecordRow.message_key == key)
+            ).first()
+        return None if raw is None else zlib.decompress(raw)
 
     def record_admin_action(self, request_id: str, admin: str, detail: str) -> None:
         """An admin's action on a request, in its history (actor ``admin:<name>``)."""

@@ -283,6 +283,23 @@ class WebSettings(_Settings):
             )
 
 
+class MetricsSettings(_Settings):
+    """``listen = "127.0.0.1:9464"``: ``serve`` answers /metrics, /healthz and /readyz there
+    when the console does not run (the console serves them itself)."""
+
+    listen: str | None = None
+
+    @field_validator("listen")
+    @classmethod
+    def _host_and_port(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        host, colon, port = value.rpartition(":")
+        if not (colon and host and port.isdigit() and 1 <= int(port) <= 65535):
+            raise ValueError(f'expected "host:port", e.g. "127.0.0.1:9464", got {value!r}')
+        return value
+
+
 class EngineSettings(_Settings):
     store: StoreSettings = StoreSettings()
     tokens: TokenSettings
@@ -292,6 +309,7 @@ class EngineSettings(_Settings):
     policy: PolicySettings = PolicySettings()
     workflow: WorkflowSettings = WorkflowSettings()
     health: HealthSettings = HealthSettings()
+    metrics: MetricsSettings = MetricsSettings()
     callback: CallbackSettings = CallbackSettings()
     web: WebSettings = WebSettings()
     servers: dict[str, ServerSettings]

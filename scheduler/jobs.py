@@ -107,16 +107,38 @@ def run_timers(engine: ApprovalEngine) -> None:
 def _reload(engine: ApprovalEngine, scheduler: BaseScheduler | None) -> None:
     """Re-read the config; a line per changed setting, and the poll job follows the interval."""
     before = engine.settings
+    started = engine.operations.clock()
     try:
         after = engine.reload()
     except ConfigError as exc:
         log.error("config not reloaded, keeping the last good settings: %s", exc)
+        _record_reload(engine, started, "", str(exc))
         return
-    for change in setting_changes(before, after):
+    changes = setting_changes(before, after)
+    for change in changes:
         log.info("config reloaded: %s", change)
+    if changes:
+        _record_reload(engine, started, "; ".join(changes), None)
     interval = after.inbound.interval_minutes
     if scheduler is not None and interval != before.inbound.interval_minutes:
         scheduler.reschedule_job(POLL_JOB_ID, trigger=_trigger(interval))
+
+
+def _record_reload(
+    engine: ApprovalEngine, started: datetime, summary: str, error: str | None
+) -> None:
+    """For status and the console: a reload that changed something, or was refused."""
+    try:
+        record_cycle(
+            engine.operations.db,
+            CycleKind.RELOAD,
+            started,
+            engine.operations.clock(),
+            summary=summary,
+            error=error,
+        )
+    except ApprovalError as exc:  # the store's trouble is the poll's to report
+        log.error("could not record the reload: %s", exc)
 
 
 def setting_changes(before: EngineSettings, after: EngineSettings) -> list[str]:
@@ -286,11 +308,16 @@ def run_canary(engine: ApprovalEngine) -> bool:
 
 def serve(engine: ApprovalEngine) -> None:
     """Run cycles in the foreground until Ctrl-C or SIGTERM; with ``[web] enabled``, the
-    admin console too, on a thread (stopped after the scheduler)."""
-    from scheduler.cli.web_commands import ConsoleThread, console_server
+    admin console too, else with ``[metrics] listen`` the metrics and probes alone, on a
+    thread (stopped after the scheduler)."""
+    from scheduler.web.server import ConsoleThread, console_server, metrics_server
 
-    web = engine.settings.web
-    console = ConsoleThread(console_server(engine, web)).start() if web.enabled else None
+    settings = engine.settings
+    console = None
+    if settings.web.enabled:  # the console serves /metrics and the probes too
+        console = ConsoleThread(console_server(engine, settings.web)).start()
+    elif settings.metrics.listen is not None:
+        console = ConsoleThread(metrics_server(engine, settings.metrics.listen)).start()
     scheduler = BlockingScheduler(timezone=UTC)
     add_poll_job(scheduler, engine)
     _log_start(engine, "serving")

@@ -11,9 +11,16 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from approvals.engine import ApprovalEngine
 from approvals.models import RequestStatus
-from scheduler.jobs import POLL_JOB_ID, TIMERS_JOB_ID, TIMERS_SECONDS, add_poll_job, run_timers
+from scheduler.jobs import (
+    POLL_JOB_ID,
+    TIMERS_JOB_ID,
+    TIMERS_SECONDS,
+    add_poll_job,
+    run_cycle,
+    run_timers,
+)
 from tests.engine_setup import Clock
-from tests.memory_setup import memory_engine_settings, received_by
+from tests.memory_setup import memory_engine_settings, received_by, write_memory_config
 
 CLOCK = Clock()
 
@@ -54,3 +61,28 @@ def test_the_timers_job_sends_what_the_timers_queued(engine: ApprovalEngine) -> 
 
     assert engine.get(request.id).status is RequestStatus.EXPIRED
     assert len(received_by("alice@example.test")) == 2  # the request, then the closed notice
+
+
+def test_a_refused_reload_is_recorded_and_makes_status_unhealthy_until_one_succeeds(
+    tmp_path: Path, empty_memory_servers: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_memory_config(monkeypatch, tmp_path)
+    engine = ApprovalEngine.from_config(config)
+    good = config.read_text()
+    run_cycle(engine)
+    config.write_text(good.replace("max_messages = 30", "max_messages = 0"))
+
+    run_cycle(engine)
+
+    status = engine.operations.status()
+    assert status.reload is not None and not status.reload.ok
+    assert any("the config did not reload" in problem for problem in status.problems)
+    assert "max_messages" in (status.reload.error or "")
+    config.write_text(good.replace("max_messages = 30", "max_messages = 7"))
+
+    run_cycle(engine)
+
+    status = engine.operations.status()
+    assert status.reload is not None and status.reload.ok and status.healthy
+    assert "max_messages: 30 -> 7" in status.reload.summary
+    engine.close()

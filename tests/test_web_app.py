@@ -212,7 +212,11 @@ def test_every_page_renders_with_data(scenario: MemoryScenario) -> None:
     assert "address match" in detail
     replies = client.get("/replies").text
     assert "mallory@example.test" in replies and "Reprocess" in replies
-    assert "Not stored" in replies
+    refused_raw = re.search(r'href="(/replies/raw\?message_id=[^"]+)"', replies)
+    assert refused_raw  # a refused reply keeps its raw message and shows its new text
+    refused = client.get(refused_raw.group(1).replace("&amp;", "&"))
+    assert refused.headers["content-type"] == "message/rfc822"
+    assert b"mallory@example.test" in refused.content
     decided = client.get("/replies?show=decided").text
     raw_link = re.search(r'href="(/requests/[^"]+/raw\?message_id=[^"]+)"', decided)
     assert raw_link

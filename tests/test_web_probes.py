@@ -3,10 +3,12 @@ mounts them as the console does, over an engine on the memory transports."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
@@ -14,6 +16,8 @@ from starlette.testclient import TestClient
 
 from approvals.store import transaction
 from scheduler.web.probes import routes
+from scheduler.web.server import ConsoleThread, metrics_server
+from tests.browser import free_port
 from tests.memory_setup import MemoryScenario, memory_scenario
 
 ALICE = "alice@example.test"
@@ -82,6 +86,8 @@ def test_metrics_show_the_last_cycles_and_what_the_timers_would_do(
     assert found[("approvals_cycle_last_duration_seconds", (("kind", "poll"),))] >= 0
     poll_success = found[("approvals_cycle_last_success_timestamp_seconds", (("kind", "poll"),))]
     assert abs(poll_success - (trip.clock() - timedelta(hours=2)).timestamp()) < 60
+    since = found[("approvals_cycle_seconds_since_last_success", (("kind", "poll"),))]
+    assert 7200 - 60 < since < 7200 + 60
     assert found[("approvals_timers_due", (("timer", "deadline"),))] == 1
     assert found[("approvals_healthy", ())] == 0  # no poll for two hours: stale
 
@@ -126,3 +132,25 @@ def test_an_unreadable_store_is_unready_and_scraped_as_store_down(
     ready = client.get("/readyz")
     assert ready.status_code == 503 and ready.json()["problems"][0].startswith("store: ")
     assert samples(client) == {("approvals_store_up", ()): 0}
+
+
+def test_without_the_console_serve_answers_metrics_on_the_metrics_port(
+    trip: MemoryScenario,
+) -> None:
+    port = free_port()
+    server = ConsoleThread(metrics_server(trip.engine, f"127.0.0.1:{port}")).start()
+    try:
+        answer = None
+        for _ in range(100):  # uvicorn binds on its thread
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=1)
+                break
+            except httpx.ConnectError:
+                threading.Event().wait(0.05)
+        assert (
+            answer is not None and answer.status_code == 200 and "approvals_requests" in answer.text
+        )
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz").text == "ok\n"
+        assert httpx.get(f"http://127.0.0.1:{port}/requests").status_code == 404  # no console
+    finally:
+        server.stop()

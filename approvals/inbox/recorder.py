@@ -14,6 +14,7 @@ loser records nothing and only finishes the mailbox step.
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -97,7 +98,7 @@ def _judge_and_record(
         with session.begin_nested():
             connection = session.connection()
             write_effects(connection, settings, view, judgement, reply, raw, now)
-            connection.execute(_INSERT_RECORD, _record(judgement, reply, now))
+            connection.execute(_INSERT_RECORD, _record(judgement, reply, raw, now))
     except IntegrityError:
         # Another instance recorded this message (or this approver's decision)
         # first; only this savepoint is gone, the rest of the batch stays.
@@ -115,7 +116,7 @@ def _judge_and_record(
         )
         try:
             with session.begin_nested():
-                session.connection().execute(_INSERT_RECORD, _record(judgement, reply, now))
+                session.connection().execute(_INSERT_RECORD, _record(judgement, reply, raw, now))
         except SQLAlchemyError:
             # Kept all the same (moved to the failure folder), only without a record.
             log.exception("reply %s: not even its failure could be recorded", key)
@@ -136,8 +137,15 @@ def _after_conflict(session: Session, key: str, refused: Disposition) -> Judgeme
     )
 
 
-def _record(judgement: Judgement, reply: ParsedReply, now: datetime) -> dict[str, Any]:
+RAW_KEPT_BYTES = 256 * 1024  # a refused reply's raw message is kept up to this size
+
+
+def _record(judgement: Judgement, reply: ParsedReply, raw: bytes, now: datetime) -> dict[str, Any]:
+    # A decision keeps its own raw reply; a probe is ours; others keep theirs, for an admin.
+    keeps_raw = judgement.status not in (ReplyStatus.DECIDED, ReplyStatus.PROBE)
     return {
+        "preview": storable(reply.new_text, 500) if reply.new_text else None,
+        "raw": zlib.compress(raw, 6) if keeps_raw and len(raw) <= RAW_KEPT_BYTES else None,
         "message_key": judgement.key,
         "seen_at": now,
         "sender": storable(reply.sender, 320),

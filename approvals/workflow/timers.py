@@ -18,6 +18,7 @@ from approvals.models import (
     ESCALATION_SEAT,
     DecisionRow,
     EventKind,
+    InboxRecordRow,
     NotificationKind,
     NotificationRow,
     NotificationStatus,
@@ -54,12 +55,18 @@ def run_timers(db: Engine, settings: EngineSettings, now: datetime) -> TimerRepo
 
 
 def _forget_raw_replies(db: Engine, before: datetime) -> None:
-    """Decisions keep their evidence line; the raw reply goes after [store] keep_raw_days."""
+    """Decisions keep their evidence line and records their preview; the raw messages go
+    after [store] keep_raw_days."""
     with transaction(db) as session:
         session.execute(
             update(DecisionRow)
             .where(col(DecisionRow.decided_at) < before, col(DecisionRow.raw_reply).is_not(None))
             .values(raw_reply=None)
+        )
+        session.execute(
+            update(InboxRecordRow)
+            .where(col(InboxRecordRow.seen_at) < before, col(InboxRecordRow.raw).is_not(None))
+            .values(raw=None)
         )
 
 

@@ -4,7 +4,7 @@
     approvals web hash-password    a password hash for [web] admins
 
 The console is also served inside ``approvals serve`` when ``[web] enabled = true``
-(:func:`console_server` builds it for both). ``[web]`` is read at start: a change
+(scheduler.web.server builds it for both). ``[web]`` is read at start: a change
 takes effect at the next restart.
 """
 
@@ -14,14 +14,10 @@ import argparse
 import getpass
 import logging
 import sys
-import threading
 from typing import Any
 
-import uvicorn
-
 from approvals.engine import ApprovalEngine
-from approvals.settings import WebSettings
-from mailio.errors import ConfigError
+from scheduler.web.server import console_server
 
 log = logging.getLogger(__name__)
 
@@ -55,48 +51,6 @@ def add(commands: Any, common: argparse.ArgumentParser) -> None:
     hashing.set_defaults(run=_hash_password)
 
 
-def console_server(engine: ApprovalEngine, web: WebSettings) -> uvicorn.Server:
-    """A uvicorn server for the console on ``engine``, bound to ``[web] bind``/``port``.
-
-    ConfigError naming ``[web] secret_key`` or ``admins`` when the console cannot run.
-    """
-    try:
-        web.require_runnable()
-    except ValueError as exc:
-        raise ConfigError(f"{_config_name(engine)}: {exc}") from exc
-    from scheduler.web.app import create_app  # the console's pages; loaded only when served
-
-    config = uvicorn.Config(
-        create_app(engine, web),
-        host=web.bind,
-        port=web.port,
-        # Not root_path=: uvicorn would prefix every path with it, so a proxy that passes
-        # the prefix on would reach /approvals/approvals/…; the app's PathPrefix takes
-        # [web] root_path both ways (stripped or passed on).
-        log_config=None,  # our handlers and format (scheduler.logs), not uvicorn's
-        server_header=False,
-    )
-    return uvicorn.Server(config)
-
-
-class ConsoleThread:
-    """The console served on a thread beside the scheduler (``approvals serve``)."""
-
-    def __init__(self, server: uvicorn.Server) -> None:
-        self._server = server
-        # uvicorn installs no signal handlers off the main thread: the caller stops it.
-        self._thread = threading.Thread(target=server.run, name="approvals-web", daemon=True)
-
-    def start(self) -> ConsoleThread:
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 10) -> None:
-        """Ask uvicorn to finish the requests in flight and stop; wait for it."""
-        self._server.should_exit = True
-        self._thread.join(timeout)
-
-
 def _serve_console(args: argparse.Namespace) -> int:
     engine = ApprovalEngine.from_config(args.config)
     try:
@@ -124,8 +78,3 @@ def _hash_password(args: argparse.Namespace) -> int:
         return 1
     print(hash_password(password))
     return 0
-
-
-def _config_name(engine: ApprovalEngine) -> str:
-    path = engine.settings.config_path
-    return str(path) if path is not None else "the settings"

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from approvals.cycles import CycleKind, last_cycle
 from approvals.errors import ApprovalError, RequestClosed, UnknownRequest
 from approvals.models import ReplyStatus, RequestStatus
 from mailio.errors import MailIOError
@@ -278,6 +279,21 @@ def raw_reply(visit: Visit) -> Response:
     return _download(raw, f"reply-{request_id}.eml")
 
 
+def reply_raw(visit: Visit) -> Response:
+    """The raw message of a refused or ignored reply, as a download."""
+    message_id = visit.request.query_params.get("message_id", "")
+    raw = visit.console.engine.operations.reply_raw(message_id)
+    if raw is None:
+        return visit.render(
+            "error.html",
+            404,
+            title="Raw message not kept",
+            message="Only replies that decided nothing keep their raw message, up to 256 KB, "
+            "for [store] keep_raw_days; a refused one is also in the failure folder.",
+        )
+    return _download(raw, "reply.eml")
+
+
 def _download(raw: bytes, filename: str) -> Response:
     return Response(
         raw,
@@ -445,6 +461,7 @@ def settings_page(visit: Visit) -> Response:
     return visit.render(
         "settings.html",
         described=describe_config(settings),  # secrets, hashes too, masked
+        reload=last_cycle(visit.console.engine.operations.db, CycleKind.RELOAD),
         config_path=path,
         modified=modified,
         notices=settings.notices,
@@ -465,6 +482,7 @@ routes = [
     ),
     Route("/requests/{request_id}/raw", admin_page(raw_reply), name="raw_reply"),
     Route("/replies", admin_page(reply_list), name="replies"),
+    Route("/replies/raw", admin_page(reply_raw), name="reply_raw"),
     Route("/replies/reprocess", admin_page(reprocess), methods=["POST"], name="reprocess"),
     Route("/outbox", admin_page(outbox), name="outbox"),
     Route("/outbox/retry", admin_page(retry), methods=["POST"], name="retry"),

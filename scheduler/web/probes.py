@@ -243,9 +243,17 @@ def _store_metrics(db: Engine, now: datetime) -> Iterator[Metric]:
         "when the last successful cycle of each kind ended (Unix time; kept 7 days)",
         labels=["kind"],
     )
+    since = GaugeMetricFamily(
+        f"{PREFIX}_cycle_seconds_since_last_success",
+        "seconds since the last successful cycle of each kind ended (poll, dispatch, "
+        "timers, canary, reload); absent when none in the last 7 days",
+        labels=["kind"],
+    )
     for kind, finished in sorted(succeeded.items()):
         success.add_metric([kind], finished.timestamp())
+        since.add_metric([kind], max(0.0, (now - finished).total_seconds()))
     yield success
+    yield since
     due = GaugeMetricFamily(
         f"{PREFIX}_timers_due",
         "work the timers job would do now: pending requests past their deadline, "
