@@ -10,12 +10,17 @@ are named ``browser`` and ``console``):
 - ``console``: the real console (uvicorn, as ``approvals web`` runs it) on a free
   loopback port, on an engine on the memory transports with one admin and a few
   requests and replies (:class:`Console` says which).
+- ``live_console`` (import ``live_console_fixture``): the same console on an engine that
+  sends through the SMTP relay and reads Dovecot (``mail_stack``: marked ``mailserver``).
+- ``artifacts``: the folder screenshots go to: ``$APPROVALS_TEST_ARTIFACTS`` when set (CI
+  keeps it), else the test's ``tmp_path``.
 
 :func:`serving` runs any console on a thread; tests/test_web_commands.py uses it too.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from collections.abc import Iterator
@@ -31,10 +36,11 @@ from pydantic import SecretStr
 from approvals.engine import ApprovalEngine
 from approvals.settings import WebSettings
 from mailio.devservers.approver import compose_reply
+from mailio.devservers.stack import MailStack
 from mailio.inbound import memory as folders
 from mailio.outbound import memory as outboxes
-from scheduler.cli.web_commands import ConsoleThread, console_server
-from tests.engine_setup import Clock
+from scheduler.web.server import ConsoleThread, console_server
+from tests.engine_setup import Clock, engine_settings
 from tests.memory_setup import (
     ENGINE_ADDRESS,
     deliver_to_engine,
@@ -48,6 +54,7 @@ PASSWORD = "correct horse battery staple"
 SECRET_KEY = "console-test-key-0123456789abcdefghij"
 APPROVER = "bob@example.test"
 SECOND_APPROVER = "carol@example.test"
+UNCLEAR_REPLY = "Let me think about it over the weekend"
 STRANGER = "mallory@example.test"
 STARTUP_SECONDS = 10
 
@@ -61,6 +68,19 @@ class Console:
     pending_id: str  # "Deploy 1.4.2 to production": Bob and Carol asked, nobody answered
     decided_id: str  # "Rotate the signing keys": Bob approved by reply ("Approved, go ahead")
     cancelled_id: str  # "Drop the old replica"
+    # Refused replies: Carol's UNCLEAR_REPLY to "Deploy 1.4.2" (no verdict in it), and
+    # Mallory's "Approved" to "Rotate the signing keys" (not an approver); both in "Failed".
+    unclear_message_id: str
+
+
+@dataclass(frozen=True)
+class LiveConsole:
+    """A running console whose engine uses a real mail stack as ``address``."""
+
+    url: str
+    engine: ApprovalEngine
+    stack: MailStack
+    address: str
 
 
 def free_port() -> int:
@@ -98,17 +118,30 @@ def browser_fixture() -> Iterator[Browser]:
         launched.close()
 
 
-@pytest.fixture(name="console")
-def console_fixture(tmp_path: Path) -> Iterator[Console]:
+def admin_web_settings() -> WebSettings:
+    """[web] on a free loopback port, with ADMIN (PASSWORD) as the only admin."""
     from scheduler.web.auth import hash_password
 
-    outboxes.reset()
-    folders.reset()
-    web = WebSettings(
+    return WebSettings(
         port=free_port(),
         secret_key=SECRET_KEY,  # type: ignore[arg-type]  # pydantic makes the SecretStr
         admins={ADMIN: SecretStr(hash_password(PASSWORD))},
     )
+
+
+@pytest.fixture(name="artifacts")
+def artifacts_fixture(tmp_path: Path) -> Path:
+    kept = os.environ.get("APPROVALS_TEST_ARTIFACTS")
+    folder = Path(kept) if kept else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(name="console")
+def console_fixture(tmp_path: Path) -> Iterator[Console]:
+    outboxes.reset()
+    folders.reset()
+    web = admin_web_settings()
     settings = memory_engine_settings(f"sqlite:///{tmp_path / 'approvals.db'}").model_copy(
         update={"web": web}
     )
@@ -127,11 +160,31 @@ def console_fixture(tmp_path: Path) -> Iterator[Console]:
         asked = [m for m in received_by(APPROVER) if "Rotate" in str(m["Subject"])][-1]
         deliver_to_engine(ENGINE_ADDRESS, compose_reply(asked, APPROVER, "Approved, go ahead"))
         deliver_to_engine(ENGINE_ADDRESS, compose_reply(asked, STRANGER, "Approved"))
+        deploy = [m for m in received_by(SECOND_APPROVER) if "Deploy" in str(m["Subject"])][-1]
+        unclear = compose_reply(deploy, SECOND_APPROVER, UNCLEAR_REPLY)
+        deliver_to_engine(ENGINE_ADDRESS, unclear)
         engine.process_replies()  # a poll cycle: the overview shows the poller healthy
         engine.dispatch_pending()
         with serving(engine, web) as url:
-            yield Console(url, engine, pending.id, decided.id, cancelled.id)
+            yield Console(
+                url, engine, pending.id, decided.id, cancelled.id, unclear["Message-ID"].strip("<>")
+            )
     finally:
         engine.close()
         outboxes.reset()
         folders.reset()
+
+
+@pytest.fixture(name="live_console")
+def live_console_fixture(mail_stack: MailStack, tmp_path: Path) -> Iterator[LiveConsole]:
+    web = admin_web_settings()
+    address = mail_stack.new_address("approvals")
+    settings = engine_settings(
+        mail_stack, f"sqlite:///{tmp_path / 'approvals.db'}", address
+    ).model_copy(update={"web": web})
+    engine = ApprovalEngine(settings)
+    try:
+        with serving(engine, web) as url:
+            yield LiveConsole(url, engine, mail_stack, address)
+    finally:
+        engine.close()
