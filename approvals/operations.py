@@ -86,6 +86,7 @@ class Reprocessed:
     message_id: str
     moved: int
     forgotten: bool
+    request_id: str | None = None  # the request the refused reply named, if any
 
 
 class Operations:
@@ -254,7 +255,7 @@ class Operations:
             finally:
                 mailbox.close()
             forgotten = requests.forget_refused_reply(self._db, key)
-        return Reprocessed(key, moved=moved, forgotten=forgotten)
+        return Reprocessed(key, moved=moved, forgotten=forgotten, request_id=record.request_id)
 
     # ---- outbox -------------------------------------------------------------------------
 

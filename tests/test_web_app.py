@@ -202,6 +202,12 @@ def test_every_page_renders_with_data(scenario: MemoryScenario) -> None:
     client = logged_in(console(scenario))
     overview = client.get("/").text
     assert "Healthy" in overview and "<time datetime=" in overview
+    assert "Timers due</dt><dd>none" in overview
+    soon = scenario.ask("dave@example.test", due=timedelta(minutes=30))
+    scenario.clock.offset += timedelta(hours=1)  # past its deadline, within the session
+    assert "1 deadline(s), 0 escalation(s)" in client.get("/").text
+    scenario.engine.cancel(soon.id)
+    scenario.clock.offset -= timedelta(hours=1)
     requests = client.get("/requests").text
     assert "Deploy 1.4.2 to production" in requests and "run-2" in requests
     assert "run-1" not in client.get("/requests?status=pending").text
@@ -257,6 +263,13 @@ def test_reprocess_and_retry_are_logged_with_the_admin(
     )
     assert "read again at the next poll" in done.text
     assert "admin alice reprocessed reply" in caplog.text
+    [reprocessed] = [
+        event
+        for request in scenario.engine.operations.requests(limit=100)
+        for event in scenario.engine.history(request.id)
+        if event.kind == "admin" and "reprocessed" in event.detail
+    ]
+    assert reprocessed.actor == "admin:alice"
     outbox = client.get("/outbox")
     retried = client.post("/outbox/retry", data={"csrf": csrf_of(outbox.text)})
     assert "Queued again" in retried.text

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, exists, update
+from sqlalchemy import and_, exists, func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -73,11 +74,7 @@ def _forget_raw_replies(db: Engine, before: datetime) -> None:
 def expire_due(db: Engine, settings: EngineSettings, now: datetime) -> int:
     """Pending requests past their deadline become expired; waiting seats are told."""
     with reading(db) as session:
-        due = session.exec(
-            select(RequestRow.id)
-            .where(col(RequestRow.status) == RequestStatus.PENDING, col(RequestRow.due_at) <= now)
-            .limit(_BATCH)
-        ).all()
+        due = session.exec(select(RequestRow.id).where(*_deadline_due(now)).limit(_BATCH)).all()
     expired = 0
     for request_id in due:
         with transaction(db) as session:
@@ -127,15 +124,7 @@ def undecided(session: Session, request_id: str, stage: int) -> list[Notificatio
 
 def _escalate_due(db: Engine, settings: EngineSettings, now: datetime) -> int:
     with reading(db) as session:
-        due = session.exec(
-            select(RequestRow.id)
-            .where(
-                _pending(),
-                col(RequestRow.escalate_at) <= now,
-                col(RequestRow.escalated_at).is_(None),
-            )
-            .limit(_BATCH)
-        ).all()
+        due = session.exec(select(RequestRow.id).where(*_escalation_due(now)).limit(_BATCH)).all()
     escalated = 0
     for request_id in due:
         with transaction(db) as session:
@@ -176,15 +165,7 @@ def _remind_due(db: Engine, settings: EngineSettings, now: datetime) -> int:
         due = session.exec(
             select(NotificationRow.id, NotificationRow.next_reminder_at)
             .join(RequestRow, col(RequestRow.id) == col(NotificationRow.request_id))
-            .where(
-                col(NotificationRow.kind) == NotificationKind.APPROVAL,
-                col(NotificationRow.status) == NotificationStatus.SENT,
-                col(NotificationRow.next_reminder_at) <= now,
-                col(NotificationRow.delegated_to).is_(None),
-                col(NotificationRow.stage) == col(RequestRow.current_stage),
-                _pending(),
-                ~_seat_decided(),
-            )
+            .where(*_reminder_due(now))
             .order_by(col(NotificationRow.id))
             .limit(_BATCH)
         ).all()
@@ -211,6 +192,53 @@ def _remind_due(db: Engine, settings: EngineSettings, now: datetime) -> int:
             remind(session.connection(), settings, RequestFacts.of(row), original, number, now)
             reminded += 1
     return reminded
+
+
+@dataclass(frozen=True)
+class DueCounts:
+    """What run_timers would do now (the console's overview, /metrics)."""
+
+    deadlines: int
+    escalations: int
+    reminders: int
+
+
+def due_counts(db: Engine, now: datetime) -> DueCounts:
+    with reading(db) as session:
+        deadlines = session.exec(
+            select(func.count()).select_from(RequestRow).where(*_deadline_due(now))
+        ).one()
+        escalations = session.exec(
+            select(func.count()).select_from(RequestRow).where(*_escalation_due(now))
+        ).one()
+        reminders = session.exec(
+            select(func.count())
+            .select_from(NotificationRow)
+            .join(RequestRow, col(RequestRow.id) == col(NotificationRow.request_id))
+            .where(*_reminder_due(now))
+        ).one()
+    return DueCounts(deadlines, escalations, reminders)
+
+
+def _deadline_due(now: datetime) -> tuple[Any, ...]:
+    return (_pending(), col(RequestRow.due_at) <= now)
+
+
+def _escalation_due(now: datetime) -> tuple[Any, ...]:
+    return (_pending(), col(RequestRow.escalate_at) <= now, col(RequestRow.escalated_at).is_(None))
+
+
+def _reminder_due(now: datetime) -> tuple[Any, ...]:
+    """Approval notifications to remind now (joined with their request)."""
+    return (
+        col(NotificationRow.kind) == NotificationKind.APPROVAL,
+        col(NotificationRow.status) == NotificationStatus.SENT,
+        col(NotificationRow.next_reminder_at) <= now,
+        col(NotificationRow.delegated_to).is_(None),
+        col(NotificationRow.stage) == col(RequestRow.current_stage),
+        _pending(),
+        ~_seat_decided(),
+    )
 
 
 def _pending():  # type: ignore[no-untyped-def]

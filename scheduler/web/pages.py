@@ -24,6 +24,7 @@ from starlette.routing import Route
 from approvals.cycles import CycleKind, last_cycle
 from approvals.errors import ApprovalError, RequestClosed, UnknownRequest
 from approvals.models import ReplyStatus, RequestStatus
+from approvals.workflow.timers import due_counts
 from mailio.errors import MailIOError
 from mailio.loading import describe_config
 from mailio.probe import ProbeStep
@@ -174,8 +175,9 @@ def overview(visit: Visit) -> Response:
         store_error = None
     except ApprovalError as exc:  # the store cannot be read
         status, store_error = None, str(exc)
-    pending = decided_today = None
+    pending = decided_today = due = None
     if status is not None:
+        due = due_counts(operations.db, operations.clock())
         pending = len(operations.requests(status=RequestStatus.PENDING, limit=COUNT_LIMIT))
         midnight = operations.clock().astimezone(UTC).replace(hour=0, minute=0, second=0)
         decided_today = sum(
@@ -190,6 +192,7 @@ def overview(visit: Visit) -> Response:
         store_error=store_error,
         pending=pending,
         decided_today=decided_today,
+        due=due,
         count_limit=COUNT_LIMIT,
     )
 
@@ -353,6 +356,12 @@ def reprocess(visit: Visit) -> Response:
     )
     if not done.forgotten:
         return reply_list(visit, error=f"No refused reply has Message-ID {message_id}.")
+    if done.request_id is not None:
+        visit.console.engine.operations.record_admin_action(
+            done.request_id,
+            visit.session.admin,
+            f"refused reply {done.message_id} reprocessed in the admin console",
+        )
     where = (
         f"moved back from {inbound.failure_folder} to {inbound.folder}"
         if done.moved

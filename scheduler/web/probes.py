@@ -23,7 +23,7 @@ from datetime import datetime
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import and_, exists, func
+from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 from starlette.requests import Request
@@ -38,7 +38,6 @@ from approvals.models import (
     CycleRow,
     DecisionRow,
     InboxRecordRow,
-    NotificationKind,
     NotificationRow,
     NotificationStatus,
     ReplyStatus,
@@ -47,6 +46,7 @@ from approvals.models import (
 )
 from approvals.replies.verdicts import Verdict
 from approvals.store import reading
+from approvals.workflow.timers import due_counts
 
 PREFIX = "approvals"
 
@@ -188,42 +188,6 @@ def _store_metrics(db: Engine, now: datetime) -> Iterator[Metric]:
                 .group_by(col(CycleRow.kind))
             ).all()
         )
-        pending = col(RequestRow.status) == RequestStatus.PENDING
-        deadlines = session.exec(
-            select(func.count())
-            .select_from(RequestRow)
-            .where(pending, col(RequestRow.due_at) <= now)
-        ).one()
-        escalations = session.exec(
-            select(func.count())
-            .select_from(RequestRow)
-            .where(
-                pending,
-                col(RequestRow.escalate_at) <= now,
-                col(RequestRow.escalated_at).is_(None),
-            )
-        ).one()
-        # The reminders approvals.workflow.timers would send now (its query, counted).
-        reminders = session.exec(
-            select(func.count())
-            .select_from(NotificationRow)
-            .join(RequestRow, col(RequestRow.id) == col(NotificationRow.request_id))
-            .where(
-                pending,
-                col(NotificationRow.kind) == NotificationKind.APPROVAL,
-                col(NotificationRow.status) == NotificationStatus.SENT,
-                col(NotificationRow.next_reminder_at) <= now,
-                col(NotificationRow.delegated_to).is_(None),
-                col(NotificationRow.stage) == col(RequestRow.current_stage),
-                ~exists().where(
-                    and_(
-                        col(DecisionRow.request_id) == col(NotificationRow.request_id),
-                        col(DecisionRow.stage) == col(NotificationRow.stage),
-                        col(DecisionRow.seat) == col(NotificationRow.seat),
-                    )
-                ),
-            )
-        ).one()
     yield _by_label(
         "requests", "approval requests by status", "status", requests, list(RequestStatus)
     )
@@ -260,9 +224,10 @@ def _store_metrics(db: Engine, now: datetime) -> Iterator[Metric]:
         "escalations and reminders due",
         labels=["timer"],
     )
-    due.add_metric(["deadline"], deadlines)
-    due.add_metric(["escalation"], escalations)
-    due.add_metric(["reminder"], reminders)
+    counts = due_counts(db, now)
+    due.add_metric(["deadline"], counts.deadlines)
+    due.add_metric(["escalation"], counts.escalations)
+    due.add_metric(["reminder"], counts.reminders)
     yield due
 
 
