@@ -20,6 +20,7 @@ from sqlmodel import col, select
 from approvals import requests
 from approvals.errors import UnknownRequest
 from approvals.health import EngineStatus, OutboxCounts, engine_status, outbox_counts
+from approvals.inbox.reprocess import Reprocessed, reprocess_refused
 from approvals.models import (
     ApprovalRequest,
     Event,
@@ -32,10 +33,9 @@ from approvals.models import (
 )
 from approvals.outbox import requeue_failed
 from approvals.settings import EngineSettings
-from approvals.store import exclusive, reading, transaction
+from approvals.store import reading, transaction
 from approvals.workflow.history import events_of, record_event
-from mailio.errors import MailboxError
-from mailio.inbound.base import Mailbox, RestorableMailbox
+from mailio.inbound.base import Mailbox
 
 MailboxFactory = Callable[[EngineSettings], Mailbox]
 
@@ -77,16 +77,6 @@ class RequestDetail:
     notifications: tuple[NotificationLog, ...]  # oldest first
     replies: tuple[ReplyRecord, ...]  # oldest first
     events: tuple[Event, ...]
-
-
-@dataclass(frozen=True)
-class Reprocessed:
-    """What ``reprocess`` did: mails moved back into the reply folder, record forgotten."""
-
-    message_id: str
-    moved: int
-    forgotten: bool
-    request_id: str | None = None  # the request the refused reply named, if any
 
 
 class Operations:
@@ -219,43 +209,8 @@ class Operations:
             ]
 
     def reprocess(self, message_id: str) -> Reprocessed:
-        """Move a refused reply from the failure folder back into the reply folder, then
-        forget its record, so that the next poll reads it afresh.
-
-        Nothing happens when no refused reply has that Message-ID (``forgotten`` False).
-        A mail already moved back by hand is fine (``moved`` 0). Runs under the poll's
-        lock, so that no poll reads the mail between the move and the forgetting.
-        """
-        key = message_id.strip().strip("<>")
-        inbound = self._settings.inbound
-        with reading(self._db) as session:
-            record = session.exec(
-                select(InboxRecordRow).where(
-                    col(InboxRecordRow.message_key) == key,
-                    col(InboxRecordRow.status) == ReplyStatus.FAILED,
-                )
-            ).first()
-        if record is None:
-            return Reprocessed(key, moved=0, forgotten=False)
-        # The lock ApprovalEngine.process_replies takes for this folder.
-        with exclusive(self._db, f"poll {inbound.server} {inbound.folder}") as ours:
-            if not ours:
-                raise MailboxError(
-                    f"another instance is polling {inbound.folder} now; try again in a moment"
-                )
-            mailbox = self._mailbox_factory(self._settings)
-            try:
-                if not isinstance(mailbox, RestorableMailbox):
-                    raise MailboxError(
-                        f"the mailbox of [inbound] server {inbound.server!r} cannot move mail "
-                        f"back; move {key} from {inbound.failure_folder} to {inbound.folder} "
-                        "yourself and run `approvals reprocess` again"
-                    )
-                moved = mailbox.restore(key, inbound.failure_folder)
-            finally:
-                mailbox.close()
-            forgotten = requests.forget_refused_reply(self._db, key)
-        return Reprocessed(key, moved=moved, forgotten=forgotten, request_id=record.request_id)
+        """Move a refused reply back from the failure folder and forget its record."""
+        return reprocess_refused(self._db, self._settings, self._mailbox_factory, message_id)
 
     # ---- outbox -------------------------------------------------------------------------
 
