@@ -1,8 +1,8 @@
 """ApprovalEngine: the public Python API. Wiring and delegation only.
 
-Synchronous for callers. Each call opens what it needs (database sessions,
-one mailbox connection per poll cycle, one sender pool kept across dispatches)
-and closes it before returning. The work is done elsewhere:
+Synchronous for callers. Each call opens what it needs (database sessions) and
+closes it before returning; the reply mailbox and the senders are kept across
+calls, until :meth:`ApprovalEngine.close` or a reload that changes them. The work is done elsewhere:
 :mod:`approvals.requests` (create, cancel, look up), :mod:`approvals.outbox`
 (send), :mod:`approvals.inbox` (read replies, judge, record),
 :mod:`approvals.callbacks` (tell the workflow system), :mod:`approvals.selftest`.
@@ -21,7 +21,7 @@ from approvals import requests
 from approvals.callbacks import CallbackDelivery, DecisionCallback
 from approvals.cycles import CycleKind, recorded
 from approvals.errors import SchemaOutdated
-from approvals.inbox.polling import poll_mailbox, process_report
+from approvals.inbox.polling import MailboxPool, poll_mailbox, process_report
 from approvals.mails import missing_mail_templates
 from approvals.models import ApprovalRequest, Event, NotificationLog
 from approvals.operations import Operations
@@ -76,6 +76,7 @@ class ApprovalEngine:
         self._callbacks = CallbackDelivery(self._db, clock)
         self._events = EventFeed(self._db)
         self._senders = SenderPool(sender_factory or _configured_senders)  # across calls
+        self._mailboxes = MailboxPool(self._mailbox_factory)  # across poll cycles
 
     @classmethod
     def from_config(cls, path: str | Path, **options: Any) -> ApprovalEngine:
@@ -99,11 +100,13 @@ class ApprovalEngine:
             log.warning("[store] url changed in %s: restart to use it", fresh.config_path)
         if (fresh.outbound, fresh.servers) != (self._settings.outbound, self._settings.servers):
             self._senders.close()
+        self._mailboxes.reconfigure(fresh)
         self._settings = fresh
         return fresh
 
     def close(self) -> None:
         self._senders.close()
+        self._mailboxes.close()
         self._db.dispose()
 
     # ---- asking -------------------------------------------------------------------------
@@ -161,8 +164,8 @@ class ApprovalEngine:
             if not ours:
                 log.info("another instance is polling %s now; skipping", inbound.folder)
                 return ProcessReport(problems=("another instance was polling this folder",))
-            mailbox = self._mailbox_factory(self._settings)
-            judgements, problems = poll_mailbox(self._db, self._settings, mailbox, self._clock())
+            with self._mailboxes.borrowed(self._settings) as box:
+                judgements, problems = poll_mailbox(self._db, self._settings, box, self._clock())
         self._after_commit()  # the decisions are committed, whatever the mailbox did
         return process_report(judgements, problems)
 

@@ -284,8 +284,9 @@ def test_oauth2_without_a_token_provider_is_a_config_error(oauth_dovecot):
         ImapMailbox(_oauth_server(oauth_dovecot), "INBOX")
 
 
-def test_messages_flagged_deleted_are_not_fetched(mail_stack, address, mailbox) -> None:  # type: ignore[no-untyped-def]
-    """Someone flagged it \\Deleted without expunging: it is on its way out, not a reply."""
+def test_messages_flagged_deleted_are_expunged_not_fetched(mail_stack, address, mailbox) -> None:  # type: ignore[no-untyped-def]
+    """Flagged \\Deleted without expunging: on its way out, not a reply. Only the engine
+    deletes in its reply folder, so the batch finishes the delete."""
     _append(mail_stack, address, ["gone", "kept"])
     with IMAPClient(mail_stack.host, mail_stack.imap_port, ssl=False) as client:
         client.login(address, mail_stack.password)
@@ -293,3 +294,189 @@ def test_messages_flagged_deleted_are_not_fetched(mail_stack, address, mailbox) 
         client.add_flags(client.search(["SUBJECT", "gone"]), [b"\\Deleted"])
 
     assert _subjects(mailbox.fetch_batch(10)) == ["kept"]
+    assert mailbox.count() == 1
+
+
+# ---- a mailbox kept across cycles: one login, incremental searches ---------------------
+
+
+def _counting_logins(monkeypatch) -> list[str]:
+    logins: list[str] = []
+    real_login = IMAPClient.login
+
+    def counting_login(self, username, password):
+        logins.append(username)
+        return real_login(self, username, password)
+
+    monkeypatch.setattr(IMAPClient, "login", counting_login)
+    return logins
+
+
+def _counting_searches(monkeypatch) -> list[list[str]]:
+    """Record every UID SEARCH the mailbox sends, with what it found."""
+    calls: list[list[str]] = []
+    real_search = IMAPClient.search
+
+    def counting_search(self, criteria="ALL", charset=None):
+        found = real_search(self, criteria, charset)
+        calls.append([str(item) for item in criteria] + [f"-> {sorted(found)}"])
+        return found
+
+    monkeypatch.setattr(IMAPClient, "search", counting_search)
+    return calls
+
+
+def _delete_all(mailbox: ImapMailbox, batch) -> None:
+    mailbox.delete([m.key for m in batch])
+
+
+def test_after_the_first_batch_only_uids_above_the_last_read_are_searched(
+    mail_stack, address, mailbox, monkeypatch
+):
+    _append(mail_stack, address, ["a", "b", "c"])
+    logins = _counting_logins(monkeypatch)
+    first = mailbox.fetch_batch(10)
+    _delete_all(mailbox, first)
+    _append(mail_stack, address, ["d", "e"])
+    searches = _counting_searches(monkeypatch)
+
+    second = mailbox.fetch_batch(10)
+
+    last = max(int(m.key) for m in first)
+    assert _subjects(second) == ["d", "e"]
+    new = sorted(int(m.key) for m in second)
+    assert searches == [
+        ["DELETED", "-> []"],
+        ["UID", f"{last + 1}:{last + 40}", "UNDELETED", f"-> {new}"],
+        ["UID", f"{last + 1}:*", "UNDELETED", f"-> {new}"],  # the window had too few
+    ]
+    assert len(logins) == 1  # one session for both batches
+
+
+def test_a_backlog_is_not_listed_whole_each_batch(mail_stack, address, mailbox, monkeypatch):
+    _append(mail_stack, address, [f"m{i}" for i in range(12)])
+    first = mailbox.fetch_batch(2)
+    _delete_all(mailbox, first)
+    searches = _counting_searches(monkeypatch)
+
+    second = mailbox.fetch_batch(2)
+
+    last = int(first[-1].key)
+    assert _subjects(second) == ["m2", "m3"]
+    assert searches[1:] == [
+        ["UID", f"{last + 1}:{last + 8}", "UNDELETED", f"-> {list(range(last + 1, last + 9))}"]
+    ]
+
+
+def test_an_emptied_folder_gives_an_empty_batch_not_the_last_message_again(
+    mail_stack, address, mailbox
+):
+    """ "n:*" names the highest UID even when it is below n; that one was deleted here,
+    but one left in the folder on purpose must come back exactly once per batch."""
+    _append(mail_stack, address, ["a", "b"])
+    a, b = mailbox.fetch_batch(10)
+    mailbox.delete([a.key, b.key])
+    assert mailbox.fetch_batch(10) == []
+    _append(mail_stack, address, ["c"])
+    [c] = mailbox.fetch_batch(10)
+    assert _subjects([c]) == ["c"]
+    assert _subjects(mailbox.fetch_batch(10)) == ["c"]  # not disposed of: read again, once
+
+
+def test_messages_neither_deleted_nor_moved_are_read_again_first(mail_stack, address, mailbox):
+    """What the engine keeps in the folder on purpose (a conflict with another instance)
+    is read again next cycle, oldest first, before what came in since."""
+    _append(mail_stack, address, ["kept-1", "done", "kept-2", "unread"])
+    first = mailbox.fetch_batch(3)
+    assert _subjects(first) == ["kept-1", "done", "kept-2"]
+    mailbox.delete([first[1].key])
+    _append(mail_stack, address, ["new"])
+
+    assert _subjects(mailbox.fetch_batch(3)) == ["kept-1", "kept-2", "unread"]
+    assert _subjects(mailbox.fetch_batch(10)) == ["kept-1", "kept-2", "unread", "new"]
+
+
+def test_a_failed_move_leaves_the_message_to_be_read_again(mail_stack, address, mailbox):
+    _append(mail_stack, address, ["a"])
+    [a] = mailbox.fetch_batch(10)
+    with pytest.raises(MailboxError):
+        mailbox.move([a.key], "Fail/ed")  # Maildir refuses "/"
+
+    assert _subjects(mailbox.fetch_batch(10)) == ["a"]
+
+
+def test_a_kept_message_expunged_by_someone_else_is_forgotten(mail_stack, address, mailbox):
+    _append(mail_stack, address, ["gone", "stays"])
+    gone, _ = mailbox.fetch_batch(10)
+    with ImapMailbox(_server(mail_stack, address), "INBOX") as other:
+        other.delete([gone.key])
+
+    assert _subjects(mailbox.fetch_batch(10)) == ["stays"]
+
+
+def test_a_dropped_connection_is_replaced_and_the_reading_goes_on_where_it_was(
+    mail_stack, address, mailbox, monkeypatch
+):
+    _append(mail_stack, address, ["a", "b"])
+    _delete_all(mailbox, mailbox.fetch_batch(10))
+    _append(mail_stack, address, ["c"])
+    logins = _counting_logins(monkeypatch)
+    searches = _counting_searches(monkeypatch)
+    mailbox._session.client.socket().shutdown(socket.SHUT_RDWR)
+
+    assert _subjects(mailbox.fetch_batch(10)) == ["c"]
+    assert len(logins) == 1  # the replacement
+    assert [call[:2] for call in searches][-1][1].endswith(":*")
+    assert searches[-1][1] != "1:*"  # same UIDVALIDITY: no search of the whole folder
+
+
+def test_a_delete_cut_between_flag_and_expunge_is_finished_by_the_next_batch(
+    mail_stack, address, monkeypatch
+):
+    _append(mail_stack, address, ["handled", "next"])
+    with ImapMailbox(_server(mail_stack, address), "INBOX") as box:
+        handled, _ = box.fetch_batch(10)
+
+        def crash(self, messages=None):
+            raise SystemExit("killed after STORE \\Deleted, before UID EXPUNGE")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(IMAPClient, "uid_expunge", crash)
+            with pytest.raises(SystemExit):
+                box.delete([handled.key])
+    assert _deleted_uids(mail_stack, address) == [int(handled.key)]
+
+    with ImapMailbox(_server(mail_stack, address), "INBOX") as restarted:
+        assert _subjects(restarted.fetch_batch(10)) == ["next"]
+        assert restarted.count() == 1  # expunged, not only skipped
+    assert _deleted_uids(mail_stack, address) == []
+
+
+def _deleted_uids(stack: MailStack, address: str) -> list[int]:
+    with IMAPClient(stack.host, stack.imap_port, ssl=False) as client:
+        client.login(address, stack.password)
+        client.select_folder("INBOX", readonly=True)
+        return sorted(client.search(["DELETED"]))
+
+
+def test_a_recreated_folder_is_read_from_its_first_message(mail_stack, address, monkeypatch):
+    """A new UIDVALIDITY: the UIDs remembered name nothing now, the new messages start at 1."""
+    with IMAPClient(mail_stack.host, mail_stack.imap_port, ssl=False) as client:
+        client.login(address, mail_stack.password)
+        client.create_folder("Replies")
+        client.append("Replies", outgoing_message(address, "old").as_bytes())
+        client.append("Replies", outgoing_message(address, "older").as_bytes())
+    with ImapMailbox(_server(mail_stack, address), "Replies") as box:
+        box.delete([m.key for m in box.fetch_batch(10)])
+        with IMAPClient(mail_stack.host, mail_stack.imap_port, ssl=False) as client:
+            client.login(address, mail_stack.password)
+            before = client.folder_status("Replies", [b"UIDVALIDITY"])[b"UIDVALIDITY"]
+            client.delete_folder("Replies")
+            client.create_folder("Replies")
+            client.append("Replies", outgoing_message(address, "again").as_bytes())
+            after = client.folder_status("Replies", [b"UIDVALIDITY"])[b"UIDVALIDITY"]
+        assert after != before
+
+        [again] = box.fetch_batch(10)
+
+    assert _subjects([again]) == ["again"] and again.key == "1"

@@ -1,11 +1,17 @@
-"""One poll cycle against a mailbox: fetch a batch, record it, then move or delete the mail."""
+"""One poll cycle against a mailbox: fetch a batch, record it, then move or delete the mail.
+
+The engine's mailbox is kept from cycle to cycle in a :class:`MailboxPool`: an IMAP
+mailbox keeps its session and reads only what is new in the folder.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
@@ -24,23 +30,75 @@ from mailio.inbound.base import FetchedMessage, Mailbox, SizeLimitedMailbox, hea
 log = logging.getLogger(__name__)
 
 
+class MailboxPool:
+    """The engine's reply mailbox, built on first use and kept across poll cycles (its
+    session and what it knows of the folder with it) until closed: on engine close, or
+    when the [inbound] settings or their server change (a reload)."""
+
+    def __init__(self, factory: Callable[[EngineSettings], Mailbox]) -> None:
+        self._factory = factory
+        self._mailbox: Mailbox | None = None
+        self._built_for: object = None  # the settings it was built from
+        self._busy = threading.Lock()
+
+    @contextmanager
+    def borrowed(self, settings: EngineSettings) -> Iterator[Mailbox]:
+        """The kept mailbox for one cycle; a cycle that fails closes it (the next builds
+        a new one). While another thread borrows it, a throwaway mailbox instead."""
+        if not self._busy.acquire(blocking=False):
+            with _closing(self._factory(settings)) as throwaway:
+                yield throwaway
+            return
+        try:
+            self.reconfigure(settings)
+            if self._mailbox is None:
+                self._mailbox = self._factory(settings)
+                self._built_for = _mailbox_settings(settings)
+            try:
+                yield self._mailbox
+            except BaseException:
+                self.close()
+                raise
+        finally:
+            self._busy.release()
+
+    def reconfigure(self, settings: EngineSettings) -> None:
+        """Close the kept mailbox when ``settings`` read another folder or server."""
+        if self._mailbox is not None and self._built_for != _mailbox_settings(settings):
+            self.close()
+
+    def close(self) -> None:
+        mailbox, self._mailbox = self._mailbox, None
+        if mailbox is not None:
+            mailbox.close()
+
+
+def _mailbox_settings(settings: EngineSettings) -> object:
+    return settings.inbound, settings.servers.get(settings.inbound.server)
+
+
+@contextmanager
+def _closing(mailbox: Mailbox) -> Iterator[Mailbox]:
+    try:
+        yield mailbox
+    finally:
+        mailbox.close()
+
+
 def poll_mailbox(
     db: Engine, settings: EngineSettings, mailbox: Mailbox, now: datetime
 ) -> tuple[list[Judgement], list[str]]:
     """Read at most ``max_messages`` replies and apply them; (judgements, mailbox problems).
 
-    The mailbox is closed before returning.
+    The caller closes the mailbox (:class:`MailboxPool` keeps it for the next cycle).
     """
     inbound = settings.inbound
     if isinstance(mailbox, SizeLimitedMailbox):
         mailbox.max_message_bytes = inbound.max_message_bytes  # it then skips the bodies over it
-    try:
-        batch = mailbox.fetch_batch(inbound.max_messages)
-        judgements = record_fetched(db, settings, batch, now)
-        log_judgements(db, judgements)
-        return judgements, dispose(mailbox, batch, judgements)
-    finally:
-        mailbox.close()
+    batch = mailbox.fetch_batch(inbound.max_messages)
+    judgements = record_fetched(db, settings, batch, now)
+    log_judgements(db, judgements)
+    return judgements, dispose(mailbox, batch, judgements)
 
 
 def log_judgements(db: Engine, judgements: Sequence[Judgement]) -> None:

@@ -1,6 +1,8 @@
-"""One batch from the selected folder: the oldest UIDs, then their sizes and bodies."""
+"""One batch from the selected folder: which UIDs (incrementally), then their sizes and bodies."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from imapclient import IMAPClient
 
@@ -8,26 +10,60 @@ from mailio.inbound.base import FetchedMessage
 from mailio.inbound.imap.responses import FETCH_HEADER, messages_in, sizes_in
 
 
-def fetch_oldest(
-    client: IMAPClient, limit: int, max_message_bytes: int | None
-) -> list[FetchedMessage]:
-    """Up to ``limit`` messages of the selected folder, oldest first; of those over
-    ``max_message_bytes`` only the header.
+@dataclass
+class FolderPosition:
+    """What a mailbox knows of its folder under one UIDVALIDITY, so that a batch need
+    not search the whole folder: every message up to ``seen`` was in some batch, and
+    ``undisposed`` are those of them not deleted or moved since (a KEEP, a failed
+    move): they are read again, as the oldest."""
 
-    Messages someone flagged \\Deleted but did not expunge are not ours to act on;
-    UIDs ascend with age.
-    """
-    oldest = sorted(client.search(["UNDELETED"]))[:limit]
-    if not oldest:
+    uidvalidity: int
+    seen: int = 0  # 0: nothing read yet, the first batch searches the whole folder
+    undisposed: set[int] = field(default_factory=set)
+
+    def next_uids(self, client: IMAPClient, limit: int) -> list[int]:
+        """The oldest ``limit`` messages of the selected folder not flagged \\Deleted: a
+        ``UID SEARCH`` of the undisposed UIDs and of the next ``4 * limit`` UIDs above
+        ``seen`` (a backlog is not listed whole each batch); of all above ``seen`` only
+        when that window holds too few.
+
+        Messages someone flagged \\Deleted but did not expunge are not ours to act on;
+        UIDs ascend with age, so the undisposed come first.
+        """
+        uids = self._search(client, f"{self.seen + 1}:{self.seen + 4 * limit}")
+        if len(uids) < limit:
+            uids = self._search(client, f"{self.seen + 1}:*")
+        oldest = uids[:limit]
+        self.undisposed = (self.undisposed & set(uids)) | set(oldest)  # expunged by others: gone
+        self.seen = max([self.seen, *oldest])
+        return oldest
+
+    def _search(self, client: IMAPClient, above_seen: str) -> list[int]:
+        ranges = [str(uid) for uid in sorted(self.undisposed)] + [above_seen]
+        found = client.search(["UID", ",".join(ranges), "UNDELETED"])
+        # "n:*" also names the last message when every UID is below n (RFC 3501 9).
+        return sorted(uid for uid in found if uid > self.seen or uid in self.undisposed)
+
+    def disposed(self, uids: list[int]) -> None:
+        """These were deleted or moved: not to be read again."""
+        self.undisposed.difference_update(uids)
+
+
+def fetch_messages(
+    client: IMAPClient, uids: list[int], max_message_bytes: int | None
+) -> list[FetchedMessage]:
+    """The messages ``uids`` of the selected folder, in that order; of those over
+    ``max_message_bytes`` only the header."""
+    if not uids:
         return []
     if max_message_bytes is None:
-        found = client.fetch(oldest, ["RFC822.SIZE", "BODY.PEEK[]"])
-        return messages_in(oldest, found, sizes_in(found))
-    sizes = sizes_in(client.fetch(oldest, ["RFC822.SIZE"]))
-    present = [uid for uid in oldest if uid in sizes]  # the others were expunged meanwhile
+        found = client.fetch(uids, ["RFC822.SIZE", "BODY.PEEK[]"])
+        return messages_in(uids, found, sizes_in(found))
+    sizes = sizes_in(client.fetch(uids, ["RFC822.SIZE"]))
+    present = [uid for uid in uids if uid in sizes]  # the others were expunged meanwhile
     within = [uid for uid in present if sizes[uid] <= max_message_bytes]
     over = [uid for uid in present if sizes[uid] > max_message_bytes]
     found = client.fetch(within, ["BODY.PEEK[]"]) if within else {}
     if over:
         found.update(client.fetch(over, [FETCH_HEADER]))
-    return messages_in(oldest, found, sizes)
+    return messages_in(uids, found, sizes)

@@ -1,4 +1,10 @@
-"""The Mailbox operations on one IMAP folder: select, fetch a batch, delete, move."""
+"""The Mailbox operations on one IMAP folder: select, fetch a batch, delete, move.
+
+The mailbox is meant to be kept from poll cycle to poll cycle (its session with it):
+after the first batch it remembers, per UIDVALIDITY of the folder, the highest UID it
+has read and which of those are still there, so a batch searches only the new UIDs
+and the ones it left in the folder (see :class:`.batch.FolderPosition`).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ from imapclient import IMAPClient
 from mailio.auth import check_token_provider
 from mailio.config import ImapServer
 from mailio.inbound.base import FetchedMessage, same_message_id
-from mailio.inbound.imap.batch import fetch_oldest
+from mailio.inbound.imap.batch import FolderPosition, fetch_messages
 from mailio.inbound.imap.responses import uids_of
 from mailio.inbound.imap.session import ImapSession
 from mailio.tls import server_label
@@ -49,6 +55,7 @@ class ImapMailbox:
         self._session = ImapSession(server, token_provider)
         self.name = self._session.name
         self._selected_on: IMAPClient | None = None  # the connection that has SELECTed folder
+        self._position: FolderPosition | None = None  # known after the first SELECT
 
     # -- Mailbox ---------------------------------------------------------------
 
@@ -94,6 +101,19 @@ class ImapMailbox:
     def _select(self, client: IMAPClient) -> int:
         response = client.select_folder(self.folder, readonly=False)
         self._selected_on = client
+        uidvalidity = int(response[b"UIDVALIDITY"])
+        if self._position is None or self._position.uidvalidity != uidvalidity:
+            if self._position is not None:
+                # The folder was recreated: its UIDs name other messages now. Reading
+                # everything again is harmless, the engine's records know what it handled.
+                log.warning(
+                    "%s: folder %r has a new UIDVALIDITY (%d, was %d); reading it afresh",
+                    self.name,
+                    self.folder,
+                    uidvalidity,
+                    self._position.uidvalidity,
+                )
+            self._position = FolderPosition(uidvalidity)
         return int(response[b"EXISTS"])
 
     def _ensure_selected(self, client: IMAPClient) -> None:
@@ -101,14 +121,62 @@ class ImapMailbox:
             self._select(client)
 
     def _fetch_oldest(self, client: IMAPClient, limit: int) -> list[FetchedMessage]:
-        # Re-select each time: SELECT refreshes EXISTS.
-        if self._select(client) == 0:
-            return []
-        return fetch_oldest(client, limit, self.max_message_bytes)
+        # No SELECT per batch (its cost grows with the folder): the server reports new
+        # mail to the selected folder at each command.
+        just_selected = self._selected_on is not client
+        self._ensure_selected(client)
+        uids, found_new = self._next_uids(client, limit)
+        if not found_new and not just_selected and self._reselected_anew(client):
+            uids, _ = self._next_uids(client, limit)
+        return fetch_messages(client, uids, self.max_message_bytes)
+
+    def _next_uids(self, client: IMAPClient, limit: int) -> tuple[list[int], bool]:
+        """The UIDs of the next batch, and whether any of them is new."""
+        assert self._position is not None  # set by SELECT
+        self._finish_interrupted_deletes(client)
+        seen = self._position.seen
+        uids = self._position.next_uids(client, limit)
+        return uids, self._position.seen != seen
+
+    def _reselected_anew(self, client: IMAPClient) -> bool:
+        """SELECT again; True when the folder has a new UIDVALIDITY (it was recreated).
+
+        Done when a batch finds nothing new, when the folder is small and SELECT cheap:
+        Dovecot keeps showing a session the folder it selected after it was deleted and
+        created again, with no new mail in it ever.
+        """
+        assert self._position is not None
+        uidvalidity = self._position.uidvalidity
+        self._select(client)
+        return self._position.uidvalidity != uidvalidity
+
+    def _finish_interrupted_deletes(self, client: IMAPClient) -> None:
+        """Expunge what a delete flagged \\Deleted but did not expunge (a crash or a cut
+        connection in between); otherwise it would stay in the folder, never read again."""
+        stuck = client.search(["DELETED"])
+        if not stuck:
+            return
+        log.info(
+            "%s: expunging %d message(s) left flagged \\Deleted in folder %r",
+            self.name,
+            len(stuck),
+            self.folder,
+        )
+        if client.has_capability("UIDPLUS"):
+            client.uid_expunge(stuck)
+        else:
+            # Plain EXPUNGE removes every \Deleted message: only the engine deletes in its
+            # reply folder, so they are all ours.
+            client.expunge()
 
     def _delete(self, client: IMAPClient, uids: list[int]) -> None:
         self._ensure_selected(client)
         self._expunge(client, uids, self.folder)
+        self._disposed(uids)
+
+    def _disposed(self, uids: list[int]) -> None:
+        if self._position is not None:
+            self._position.disposed(uids)
 
     def _expunge(self, client: IMAPClient, uids: list[int], folder: str) -> None:
         """Remove ``uids`` from the selected folder (named ``folder``, for the log)."""
@@ -141,6 +209,7 @@ class ImapMailbox:
                     raise
         if client.has_capability("MOVE"):
             client.move(uids, folder)
+            self._disposed(uids)
         else:
             client.copy(uids, folder)
             self._delete(client, uids)
