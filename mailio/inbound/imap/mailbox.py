@@ -20,6 +20,7 @@ from mailio.auth import check_token_provider
 from mailio.config import ImapServer
 from mailio.inbound.base import FetchedMessage, same_message_id
 from mailio.inbound.imap.batch import FolderPosition, fetch_messages
+from mailio.inbound.imap.expunge import expunge, finish_interrupted_deletes
 from mailio.inbound.imap.responses import uids_of
 from mailio.inbound.imap.session import ImapSession
 from mailio.tls import server_label
@@ -27,7 +28,6 @@ from mailio.tls import server_label
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
-_DELETED = b"\\Deleted"
 _MESSAGE_ID_FIELD = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
 
 
@@ -133,7 +133,7 @@ class ImapMailbox:
     def _next_uids(self, client: IMAPClient, limit: int) -> tuple[list[int], bool]:
         """The UIDs of the next batch, and whether any of them is new."""
         assert self._position is not None  # set by SELECT
-        self._finish_interrupted_deletes(client)
+        finish_interrupted_deletes(client, self.name, self.folder)
         seen = self._position.seen
         uids = self._position.next_uids(client, limit)
         return uids, self._position.seen != seen
@@ -150,53 +150,14 @@ class ImapMailbox:
         self._select(client)
         return self._position.uidvalidity != uidvalidity
 
-    def _finish_interrupted_deletes(self, client: IMAPClient) -> None:
-        """Expunge what a delete flagged \\Deleted but did not expunge (a crash or a cut
-        connection in between); otherwise it would stay in the folder, never read again."""
-        stuck = client.search(["DELETED"])
-        if not stuck:
-            return
-        log.info(
-            "%s: expunging %d message(s) left flagged \\Deleted in folder %r",
-            self.name,
-            len(stuck),
-            self.folder,
-        )
-        if client.has_capability("UIDPLUS"):
-            client.uid_expunge(stuck)
-        else:
-            # Plain EXPUNGE removes every \Deleted message: only the engine deletes in its
-            # reply folder, so they are all ours.
-            client.expunge()
-
     def _delete(self, client: IMAPClient, uids: list[int]) -> None:
         self._ensure_selected(client)
-        self._expunge(client, uids, self.folder)
+        expunge(client, uids, self.name, self.folder)
         self._disposed(uids)
 
     def _disposed(self, uids: list[int]) -> None:
         if self._position is not None:
             self._position.disposed(uids)
-
-    def _expunge(self, client: IMAPClient, uids: list[int], folder: str) -> None:
-        """Remove ``uids`` from the selected folder (named ``folder``, for the log)."""
-        client.add_flags(uids, [_DELETED], silent=True)
-        if client.has_capability("UIDPLUS"):
-            client.uid_expunge(uids)
-            return
-        # Plain EXPUNGE removes every \Deleted message; do it only when that is ours alone.
-        others = set(client.search(["DELETED"])) - set(uids)
-        if others:
-            log.warning(
-                "%s has no UIDPLUS and folder %r holds %d other message(s) flagged \\Deleted; "
-                "left %d processed message(s) flagged \\Deleted instead of expunging them",
-                self.name,
-                folder,
-                len(others),
-                len(uids),
-            )
-            return
-        client.expunge()
 
     def _move(self, client: IMAPClient, uids: list[int], folder: str) -> None:
         self._ensure_selected(client)
@@ -234,7 +195,7 @@ class ImapMailbox:
             client.move(uids, self.folder)
         else:
             client.copy(uids, self.folder)
-            self._expunge(client, uids, from_folder)
+            expunge(client, uids, self.name, from_folder)
         return len(uids)
 
 
