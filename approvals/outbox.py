@@ -2,13 +2,16 @@
 
 A dispatcher claims due notifications with a guarded UPDATE (PostgreSQL:
 ``FOR UPDATE SKIP LOCKED``), so several instances never send the same row at
-the same time. A claim that is not settled within CLAIM_SECONDS (the sender
-died) returns to the queue. Temporary failures go to the next fallback
-server, then back to the queue with backoff; permanent ones end the row. A
-security refusal (TLS could not be set up as configured) is never final: it
-goes back to the queue with backoff, logged at ERROR each time, until the
-server or the path is fixed (mailio.outbound.retry). An operator puts failed
-rows back in the queue with :func:`requeue_failed`.
+the same time. The claim is a short lease (LEASE_SECONDS): the dispatcher sends
+GROUP_SIZE messages at a time, and writing a group's results also renews the
+lease on what it has not sent yet, so a dispatcher killed mid-batch re-sends at
+most the group in flight, and another takes over once the lease lapses.
+Temporary failures go to the next fallback server, then back to the queue with
+backoff; permanent ones end the row. A security refusal (TLS could not be set
+up as configured) is never final: it goes back to the queue with backoff,
+logged at ERROR each time, until the server or the path is fixed
+(mailio.outbound.retry). An operator puts failed rows back in the queue with
+:func:`requeue_failed`.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from email.message import Message
 
 from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from approvals.models import (
     NotificationKind,
@@ -46,7 +49,8 @@ from mailio.outbound.retry import (
 
 log = logging.getLogger(__name__)
 
-CLAIM_SECONDS = 3600
+LEASE_SECONDS = 60
+GROUP_SIZE = 20  # messages in flight at once: what a crash may send twice
 _ASKING = (NotificationKind.APPROVAL, NotificationKind.REMINDER)
 
 
@@ -61,8 +65,9 @@ class Attempt:
 @dataclass(frozen=True)
 class Claim:
     """Notifications one dispatcher is sending. ``until`` also identifies the claim:
-    a result is written only while the row still carries it, so a dispatcher whose
-    claim lapsed and was taken over cannot overwrite what the new owner records."""
+    a result is written (or the lease renewed) only while the row still carries it,
+    so a dispatcher whose lease lapsed and was taken over cannot overwrite what the
+    new owner records, nor send the rows it lost again."""
 
     until: datetime
     rows: list[NotificationRow]
@@ -70,7 +75,7 @@ class Claim:
 
 def claim_due(db: Engine, now: datetime, limit: int) -> Claim:
     """Mark up to ``limit`` due notifications as being sent by us, and return them."""
-    until = now + timedelta(seconds=CLAIM_SECONDS)
+    until = now + timedelta(seconds=LEASE_SECONDS)
     due = or_(
         col(NotificationRow.status) == NotificationStatus.QUEUED,
         (col(NotificationRow.status) == NotificationStatus.SENDING)
@@ -141,8 +146,10 @@ def settle(
     attempts: dict[int, Attempt],
     retry: RetrySettings,
     now: datetime,
-) -> DispatchReport:
-    """Write each row's result: sent, queued again with backoff, or failed."""
+) -> tuple[DispatchReport, Claim]:
+    """Write each attempted row's result (sent, queued again with backoff, or failed)
+    and renew the lease on the claim's other rows, in one transaction. Returns what
+    was written and the claim on the rows still ours, not yet attempted."""
     delivered = [row_id for row_id, attempt in attempts.items() if attempt.error is None]
     sent = retrying = failed = 0
     ours = col(NotificationRow.claimed_until) == claim.until
@@ -197,7 +204,32 @@ def settle(
                     error,
                 )
             session.add(row)
-    return DispatchReport(sent=sent, retrying=retrying, failed=failed)
+        rest = _renew(session, claim, [row for row in claim.rows if row.id not in attempts], now)
+    return DispatchReport(sent=sent, retrying=retrying, failed=failed), rest
+
+
+def _renew(session: Session, claim: Claim, rows: Sequence[NotificationRow], now: datetime) -> Claim:
+    """Extend the lease on ``rows`` of ``claim``; the new claim holds those still ours."""
+    until = now + timedelta(seconds=LEASE_SECONDS)
+    ids = [row.id for row in rows]
+    if not ids:
+        return Claim(until=until, rows=[])
+    renewed = session.execute(
+        update(NotificationRow)
+        .where(col(NotificationRow.id).in_(ids), col(NotificationRow.claimed_until) == claim.until)
+        .values(claimed_until=until)
+    ).rowcount  # type: ignore[attr-defined]
+    if renewed == len(ids):
+        return Claim(until=until, rows=list(rows))
+    _log_lapsed(len(ids) - renewed)
+    kept = set(
+        session.exec(
+            select(NotificationRow.id).where(
+                col(NotificationRow.id).in_(ids), col(NotificationRow.claimed_until) == until
+            )
+        ).all()
+    )
+    return Claim(until=until, rows=[row for row in rows if row.id in kept])
 
 
 class SenderPool:
@@ -226,12 +258,18 @@ def dispatch_due(
     clock: Callable[[], datetime],
     limit: int,
 ) -> DispatchReport:
-    """Claim, send and settle up to ``limit`` due notifications."""
+    """Claim up to ``limit`` due notifications, then send and settle them a group at a time."""
     claim = claim_due(db, clock(), limit)
-    if not claim.rows:
-        return DispatchReport()
-    attempts = send_claimed(claim.rows, senders)
-    return settle(db, claim, attempts, retry, clock())
+    sent = retrying = failed = 0
+    while claim.rows:
+        attempts = send_claimed(claim.rows[:GROUP_SIZE], senders)
+        report, claim = settle(db, claim, attempts, retry, clock())
+        sent, retrying, failed = (
+            sent + report.sent,
+            retrying + report.retrying,
+            failed + report.failed,
+        )
+    return DispatchReport(sent=sent, retrying=retrying, failed=failed)
 
 
 def requeue_failed(db: Engine, now: datetime, ids: Sequence[int] | None = None) -> list[int]:
@@ -265,8 +303,8 @@ def requeue_failed(db: Engine, now: datetime, ids: Sequence[int] | None = None) 
 
 def _log_lapsed(count: int) -> None:
     log.warning(
-        "%d notification(s) took longer than the %d s claim and were taken over by another "
+        "%d notification(s) outlived the %d s lease and were taken over by another "
         "dispatcher; their result is left to it (they may have been sent twice)",
         count,
-        CLAIM_SECONDS,
+        LEASE_SECONDS,
     )

@@ -68,7 +68,7 @@ def test_a_lapsed_claim_cannot_overwrite_the_new_owner(
 
         (row,) = stalled.rows
         assert row.id is not None
-        late = settle(db, stalled, {row.id: Attempt(OUTGOING, None)}, RetrySettings(), clock())
+        late, _ = settle(db, stalled, {row.id: Attempt(OUTGOING, None)}, RetrySettings(), clock())
     finally:
         db.dispose()
     (entry,) = engine.outbox()
