@@ -214,9 +214,18 @@ class Operations:
 
     # ---- outbox -------------------------------------------------------------------------
 
-    def retry_notifications(self, ids: Sequence[int] | None = None) -> list[int]:
-        """Queue failed notifications again (``ids``, or all); returns those queued."""
-        return requeue_failed(self._db, self._clock(), ids)
+    def retry_notifications(
+        self, ids: Sequence[int] | None = None, *, admin: str | None = None
+    ) -> list[int]:
+        """Queue failed notifications again (``ids``, or all); returns those queued. With
+        ``admin``, each is an admin event in its request's history."""
+        queued = requeue_failed(self._db, self._clock(), ids)
+        if admin is not None:
+            for notification_id, request_id in queued.items():
+                self.record_admin_action(
+                    request_id, admin, f"notification {notification_id} queued again"
+                )
+        return list(queued)
 
     def reply_raw(self, message_id: str) -> bytes | None:
         """The raw message of a recorded reply that decided nothing (None: not kept)."""

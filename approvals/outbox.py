@@ -272,7 +272,7 @@ def dispatch_due(
     return DispatchReport(sent=sent, retrying=retrying, failed=failed)
 
 
-def requeue_failed(db: Engine, now: datetime, ids: Sequence[int] | None = None) -> list[int]:
+def requeue_failed(db: Engine, now: datetime, ids: Sequence[int] | None = None) -> dict[int, str]:
     """Put failed notifications (``ids``, or every failed one) back in the queue, due now.
 
     Each gets one more attempt: ``attempts`` keeps counting and ``last_error`` stays
@@ -282,23 +282,23 @@ def requeue_failed(db: Engine, now: datetime, ids: Sequence[int] | None = None) 
     failed = col(NotificationRow.status) == NotificationStatus.FAILED
     with transaction(db) as session:
         query = (
-            select(NotificationRow.id, NotificationRow.kind, RequestRow.status)
+            select(NotificationRow.id, NotificationRow.kind, RequestRow.id, RequestRow.status)
             .join(RequestRow, col(RequestRow.id) == col(NotificationRow.request_id))
             .where(failed)
         )
         if ids is not None:
             query = query.where(col(NotificationRow.id).in_(list(ids)))
-        again = [
-            row_id
-            for row_id, kind, status in session.exec(query).all()
+        again = {
+            row_id: request_id
+            for row_id, kind, request_id, status in session.exec(query).all()
             if row_id is not None and (kind not in _ASKING or status == RequestStatus.PENDING)
-        ]
+        }
         session.execute(
             update(NotificationRow)
-            .where(col(NotificationRow.id).in_(again), failed)
+            .where(col(NotificationRow.id).in_(list(again)), failed)
             .values(status=NotificationStatus.QUEUED, next_attempt_at=now, claimed_until=None)
         )
-    return sorted(again)
+    return dict(sorted(again.items()))
 
 
 def _log_lapsed(count: int) -> None:

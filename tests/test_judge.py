@@ -6,7 +6,7 @@ RFC 5322 messages parsed by the product's parser.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -364,4 +364,5 @@ def test_the_view_is_only_read() -> None:
 
 def test_a_judgement_is_a_value() -> None:
     judgement = _judge(_reply("Approved", token=_token(1, ALICE)))
-    assert replace(judgement) == judgement
+    with pytest.raises(FrozenInstanceError):
+        judgement.status = ReplyStatus.FAILED  # type: ignore[misc]

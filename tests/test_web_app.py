@@ -275,6 +275,10 @@ def test_reprocess_and_retry_are_logged_with_the_admin(
     assert "Queued again" in retried.text
     assert "admin alice queued failed notifications again" in caplog.text
     assert scenario.engine.operations.outbox_counts().failed == 0
+    pending = scenario.engine.find(external_id="run-2")
+    assert pending is not None
+    [requeued] = [e for e in scenario.engine.history(pending.id) if e.kind == "admin"]
+    assert requeued.actor == "admin:alice" and "queued again" in requeued.detail
 
 
 def test_send_and_round_trip_tests_show_each_step(

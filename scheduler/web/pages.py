@@ -391,20 +391,12 @@ def retry(visit: Visit) -> Response:
     engine = visit.console.engine
     chosen = visit.field("id")
     ids = [int(chosen)] if chosen.isdigit() else None
-    queued = engine.operations.retry_notifications(ids)
+    queued = engine.operations.retry_notifications(ids, admin=visit.session.admin)
     log.info(
         "admin %s queued failed notifications again in the console: %s",
         visit.session.admin,
         ", ".join(map(str, queued)) or "none",
     )
-    requests = {entry.id: entry.request_id for entry in engine.outbox(limit=10_000)}
-    for notification_id in queued:
-        if notification_id in requests:
-            engine.operations.record_admin_action(
-                requests[notification_id],
-                visit.session.admin,
-                f"notification {notification_id} queued again in the admin console",
-            )
     notice = (
         f"Queued again: {', '.join(map(str, queued))}; sent at the next dispatch."
         if queued
