@@ -47,6 +47,7 @@ class Cycle:
     ok: bool
     summary: str
     error: str | None
+    mailbox: str | None = None  # a poll's mailbox ("default": the [inbound] table)
 
     @property
     def seconds(self) -> float:
@@ -61,6 +62,7 @@ def record_cycle(
     *,
     summary: str = "",
     error: str | None = None,
+    mailbox: str | None = None,
 ) -> None:
     """Write one run (``error`` None: it went well) and drop this kind's rows older than KEEP."""
     with transaction(db) as session:
@@ -72,6 +74,7 @@ def record_cycle(
                 ok=error is None,
                 summary=summary[:2000],
                 error=None if error is None else error[:2000],
+                mailbox=mailbox,
             )
         )
         session.execute(
@@ -82,20 +85,52 @@ def record_cycle(
         )
 
 
-def last_cycle(db: Engine, kind: CycleKind) -> Cycle | None:
-    """The latest recorded run of ``kind`` (None: none yet)."""
+def last_cycle(db: Engine, kind: CycleKind, mailbox: str | None = None) -> Cycle | None:
+    """The latest recorded run of ``kind`` (of ``mailbox``'s polls when given; None: none yet)."""
+    query = select(CycleRow).where(col(CycleRow.kind) == kind.value)
+    if mailbox is not None:
+        query = query.where(col(CycleRow.mailbox) == mailbox)
     with reading(db) as session:
         row = session.exec(
-            select(CycleRow)
-            .where(col(CycleRow.kind) == kind.value)
-            .order_by(col(CycleRow.started_at).desc(), col(CycleRow.id).desc())
-            .limit(1)
+            query.order_by(col(CycleRow.started_at).desc(), col(CycleRow.id).desc()).limit(1)
         ).first()
         if row is None:
             return None
         return Cycle(
-            CycleKind(row.kind), row.started_at, row.finished_at, row.ok, row.summary, row.error
+            CycleKind(row.kind),
+            row.started_at,
+            row.finished_at,
+            row.ok,
+            row.summary,
+            row.error,
+            row.mailbox,
         )
+
+
+def run_recorded(
+    db: Engine,
+    clock: Callable[[], datetime],
+    kind: CycleKind,
+    work: Callable[[], _Result],
+    mailbox: str | None = None,
+) -> _Result:
+    """``work()``, recorded as a cycle of ``kind``: its result's ``str`` is the summary; an
+    error is recorded and raised again unchanged."""
+    started, began = clock(), time.monotonic()
+
+    def finished() -> datetime:
+        # The clock may be a test's; the duration is the wall's.
+        return started + timedelta(seconds=time.monotonic() - began)
+
+    try:
+        result = work()
+    except Exception as exc:
+        _record_quietly(
+            db, kind, started, finished(), error=f"{exc}" or repr(exc), mailbox=mailbox
+        )
+        raise
+    _record_quietly(db, kind, started, finished(), summary=str(result), mailbox=mailbox)
+    return result
 
 
 class _StoreAndClock(Protocol):
@@ -133,19 +168,9 @@ def recorded(
         @functools.wraps(method)
         def run(owner: _Owner, *args: _Params.args, **kwargs: _Params.kwargs) -> _Result:
             operations = owner.operations
-            db, started, began = operations.db, operations.clock(), time.monotonic()
-
-            def finished() -> datetime:
-                # The clock may be a test's; the duration is the wall's.
-                return started + timedelta(seconds=time.monotonic() - began)
-
-            try:
-                result = method(owner, *args, **kwargs)
-            except Exception as exc:
-                _record_quietly(db, kind, started, finished(), error=f"{exc}" or repr(exc))
-                raise
-            _record_quietly(db, kind, started, finished(), summary=str(result))
-            return result
+            return run_recorded(
+                operations.db, operations.clock, kind, lambda: method(owner, *args, **kwargs)
+            )
 
         return run
 
@@ -160,10 +185,11 @@ def _record_quietly(
     *,
     summary: str = "",
     error: str | None = None,
+    mailbox: str | None = None,
 ) -> None:
     # A store that cannot take the record must not hide the cycle's own result or error;
     # `approvals status` then reports the store, or a stale last cycle.
     try:
-        record_cycle(db, kind, started, finished, summary=summary, error=error)
+        record_cycle(db, kind, started, finished, summary=summary, error=error, mailbox=mailbox)
     except StoreError as exc:
         log.error("%s cycle not recorded: %s", kind, exc)

@@ -20,24 +20,25 @@ from typing import Any
 from approvals import requests
 from approvals.callbacks import CallbackDelivery, DecisionCallback
 from approvals.cycles import CycleKind, recorded
-from approvals.errors import SchemaOutdated
-from approvals.inbox.polling import MailboxPool, poll_mailbox, process_report
+from approvals.errors import ApprovalError, SchemaOutdated
+from approvals.inbox.inboxes import Inboxes
 from approvals.mails import missing_mail_templates
 from approvals.models import ApprovalRequest, Event, NotificationLog
 from approvals.operations import Operations
 from approvals.outbox import SenderPool, dispatch_due
-from approvals.reports import DispatchReport, ProcessReport
+from approvals.reports import DispatchReport, ProcessReport, combined
 from approvals.selftest import probe_configuration
 from approvals.settings import EngineSettings
-from approvals.store import SchemaStatus, exclusive, open_database, schema_state
+from approvals.store import SchemaStatus, open_database, schema_state
 from approvals.workflow.delegation import delegate, set_absence
 from approvals.workflow.history import EventCallback, EventFeed, events_of
 from approvals.workflow.timers import TimerReport, expire_due, run_timers
 from mailio.compose import Attachment
 from mailio.config import RetrySettings
-from mailio.errors import ConfigError
+from mailio.errors import ConfigError, MailIOError
 from mailio.factory import build_mailbox, build_sender
 from mailio.inbound.base import Mailbox
+from mailio.inbound.wakeup import Arrival, Wakeup
 from mailio.outbound.base import Sender
 from mailio.probe import ProbeStep
 
@@ -76,7 +77,7 @@ class ApprovalEngine:
         self._callbacks = CallbackDelivery(self._db, clock)
         self._events = EventFeed(self._db)
         self._senders = SenderPool(sender_factory or _configured_senders)  # across calls
-        self._mailboxes = MailboxPool(self._mailbox_factory)  # across poll cycles
+        self._inboxes = Inboxes(self._db, self._mailbox_factory, clock)  # across poll cycles
 
     @classmethod
     def from_config(cls, path: str | Path, **options: Any) -> ApprovalEngine:
@@ -100,13 +101,13 @@ class ApprovalEngine:
             log.warning("[store] url changed in %s: restart to use it", fresh.config_path)
         if (fresh.outbound, fresh.servers) != (self._settings.outbound, self._settings.servers):
             self._senders.close()
-        self._mailboxes.reconfigure(fresh)
         self._settings = fresh
+        self._inboxes.reconfigure(fresh)
         return fresh
 
     def close(self) -> None:
         self._senders.close()
-        self._mailboxes.close()
+        self._inboxes.close()
         self._db.dispose()
 
     # ---- asking -------------------------------------------------------------------------
@@ -155,19 +156,27 @@ class ApprovalEngine:
 
     # ---- reading replies ----------------------------------------------------------------
 
-    @recorded(CycleKind.POLL)
-    def process_replies(self) -> ProcessReport:
-        """One poll cycle: read at most ``max_messages`` replies and apply them."""
-        inbound = self._settings.inbound
+    def process_replies(self, mailbox: str | None = None) -> ProcessReport:
+        """One poll cycle: read at most ``max_messages`` replies of ``mailbox`` (a name in
+        ``settings.mailboxes``) and apply them; of each mailbox in turn when None. A
+        mailbox that fails does not stop the others; its error is raised after them."""
         expire_due(self._db, self._settings, self._clock())
-        with exclusive(self._db, f"poll {inbound.server} {inbound.folder}") as ours:
-            if not ours:
-                log.info("another instance is polling %s now; skipping", inbound.folder)
-                return ProcessReport(problems=("another instance was polling this folder",))
-            with self._mailboxes.borrowed(self._settings) as box:
-                judgements, problems = poll_mailbox(self._db, self._settings, box, self._clock())
+        names = [mailbox] if mailbox is not None else list(self._settings.mailboxes)
+        reports, failure = [], None
+        for name in names:
+            try:
+                reports.append(self._inboxes.poll(self._settings, name))
+            except (MailIOError, ApprovalError) as exc:  # raised once the others had a turn
+                failure = failure or exc
         self._after_commit()  # the decisions are committed, whatever the mailbox did
-        return process_report(judgements, problems)
+        if failure is not None:
+            raise failure
+        return combined(reports)
+
+    def wait_for_replies(self, mailbox: str, timeout: float, wakeup: Wakeup) -> Arrival:
+        """Wait until ``mailbox``'s server announces new mail (IMAP IDLE), ``wakeup`` is
+        set or ``timeout`` seconds pass (see approvals.inbox.inboxes)."""
+        return self._inboxes.wait(self._settings, mailbox, timeout, wakeup)
 
     def reprocess(self, message_id: str) -> bool:
         """Forget a refused reply (moved back by hand) so the next poll reads it afresh;

@@ -227,6 +227,7 @@ class CycleRow(SQLModel, table=True):
     ok: bool
     summary: str = ""  # the cycle's report, as printed
     error: str | None = None  # why it failed (None when ok)
+    mailbox: str | None = None  # a poll's mailbox ("default": [inbound]; None before 0006)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -36,6 +37,22 @@ class ProcessReport:
         if self.probes:
             text += f", probes {self.probes}"
         return text + "".join(f"\nproblem: {problem}" for problem in self.problems)
+
+
+def combined(reports: Sequence[ProcessReport]) -> ProcessReport:
+    """The reports of several mailboxes' cycles as one."""
+    if len(reports) == 1:
+        return reports[0]
+    return ProcessReport(
+        fetched=sum(report.fetched for report in reports),
+        decided=sum(report.decided for report in reports),
+        ignored=sum(report.ignored for report in reports),
+        failed=sum(report.failed for report in reports),
+        delegated=sum(report.delegated for report in reports),
+        probes=sum(report.probes for report in reports),
+        messages=tuple(message for report in reports for message in report.messages),
+        problems=tuple(problem for report in reports for problem in report.problems),
+    )
 
 
 @dataclass(frozen=True)

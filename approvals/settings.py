@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from approvals.disposition import KEEP, Disposition, move_to
 from approvals.workflow.stages import parse_approvers
 from mailio.config import READER_TYPES, SENDER_TYPES, ServerSettings
+from mailio.errors import ConfigError
 from mailio.loading import load_config, mask_url_password
 
 WEB_SECRET_KEY_MIN = 32  # [web] secret_key signs session cookies
@@ -77,9 +78,18 @@ class OutboundSettings(_Settings):
         return [self.server, *self.fallback]
 
 
-class InboundSettings(_Settings):
+DEFAULT_MAILBOX = "default"  # the mailbox of the [inbound] table itself
+INBOUND_MODES = ("poll", "idle")
+
+
+class MailboxSettings(_Settings):
+    """One reply folder: the ``[inbound]`` table, or an ``[inbound.NAME]`` table."""
+
     server: str
     folder: str = "INBOX"
+    # poll: read every interval_minutes (FlexDeploy's way); idle: the server announces
+    # new mail (IMAP IDLE) and it is read at once; interval_minutes is then the safety net.
+    mode: Literal["poll", "idle"] = "poll"
     interval_minutes: float = Field(default=5, gt=0)
     max_messages: int = Field(default=30, ge=1, le=10000)
     after_processing: str = "delete"
@@ -112,13 +122,53 @@ class InboundSettings(_Settings):
         return value
 
     @model_validator(mode="after")
-    def _folders_differ(self) -> InboundSettings:
+    def _folders_differ(self) -> MailboxSettings:
         # Mail moved back into the folder it came from would be read again every cycle.
         if self.failure_folder == self.folder:
             raise ValueError(f'failure_folder must differ from folder ("{self.folder}")')
         if self.after_processing == f"move:{self.folder}":
             raise ValueError(f'after_processing cannot move mail back into "{self.folder}"')
         return self
+
+
+class InboundSettings(MailboxSettings):
+    """``[inbound]``: the reply folder, and one more per ``[inbound.NAME]`` table (a
+    department's or a tenant's reply address). A named table takes the keys it does not
+    set from ``[inbound]``."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+    __pydantic_extra__: dict[str, MailboxSettings] = Field(init=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _named_tables_inherit(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        # A key that is not a field nor a table fails as a mailbox: the loader calls it
+        # an unknown key and suggests the field meant.
+        fields = MailboxSettings.model_fields
+        own = {key: value for key, value in data.items() if key in fields}
+        named = {key: value for key, value in data.items() if isinstance(value, Mapping)}
+        if DEFAULT_MAILBOX in named:
+            raise ValueError(
+                f'[inbound.{DEFAULT_MAILBOX}]: "{DEFAULT_MAILBOX}" names the [inbound] table '
+                "itself; give this mailbox another name"
+            )
+        for name, table in named.items():
+            nested = [key for key, value in table.items() if isinstance(value, Mapping)]
+            if nested:
+                raise ValueError(f"[inbound.{name}.{nested[0]}]: mailboxes do not nest")
+        inherited = {name: {**own, **table} for name, table in named.items()}
+        return {**data, **inherited}
+
+    @property
+    def mailboxes(self) -> dict[str, MailboxSettings]:
+        """Every reply folder by name: ``"default"`` (this table) first, then the named."""
+        fields = {name: getattr(self, name) for name in MailboxSettings.model_fields}
+        return {
+            DEFAULT_MAILBOX: MailboxSettings.model_construct(**fields),
+            **(self.model_extra or {}),
+        }
 
 
 class ReplySettings(_Settings):
@@ -335,7 +385,10 @@ class EngineSettings(_Settings):
     def _servers_exist(self) -> EngineSettings:
         for key, name, allowed in (
             ("outbound.server", self.outbound.server, SENDER_TYPES),
-            ("inbound.server", self.inbound.server, READER_TYPES),
+            *(
+                (_mailbox_key(name, "server"), mailbox.server, READER_TYPES)
+                for name, mailbox in self.mailboxes.items()
+            ),
             *(("outbound.fallback", name, SENDER_TYPES) for name in self.outbound.fallback),
         ):
             server = self.servers.get(name)
@@ -353,9 +406,36 @@ class EngineSettings(_Settings):
         return self
 
     @property
+    def mailboxes(self) -> dict[str, MailboxSettings]:
+        """The reply folders by name (``"default"``: the [inbound] table's)."""
+        return self.inbound.mailboxes
+
+    def for_mailbox(self, name: str) -> EngineSettings:
+        """These settings as one mailbox's work sees them: ``inbound`` is that mailbox."""
+        mailbox = self.mailboxes.get(name)
+        if mailbox is None:
+            raise ConfigError(
+                f"no mailbox {name!r}: [inbound] is {DEFAULT_MAILBOX!r}, "
+                f"the others are its [inbound.NAME] tables ({', '.join(self.mailboxes)})"
+            )
+        if name == DEFAULT_MAILBOX:
+            return self
+        alone = InboundSettings.model_construct(**mailbox.model_dump())  # validated already
+        return self.model_copy(update={"inbound": alone})
+
+    @property
     def base_dir(self) -> Path:
         return self.config_path.parent if self.config_path else Path.cwd()
 
     @property
     def templates_dir(self) -> Path:
         return self.outbound.templates_dir or self.base_dir / "templates"
+
+
+def mailbox_table(name: str) -> str:
+    """How the config names a mailbox's table: ``[inbound]`` or ``[inbound.sales]``."""
+    return "[inbound]" if name == DEFAULT_MAILBOX else f"[inbound.{name}]"
+
+
+def _mailbox_key(name: str, key: str) -> str:
+    return f"{mailbox_table(name)[1:-1]}.{key}"

@@ -250,6 +250,11 @@ class _Loader:
         located = _locate(model, problem["loc"])
         path = located.path
         kind = problem["type"]
+        if located.named_table and len(path) == 2 and not isinstance(problem["input"], dict):
+            # Not a table, so not a table named by the admin: a misspelt key.
+            located = located._replace(named_table=False, field=None, is_table=False)
+            problem = {**problem, "type": "extra_forbidden"}
+            kind = "extra_forbidden"
         if kind in ("union_tag_invalid", "union_tag_not_found"):
             path = (*path, "type")
         message = _problem_text(problem, located, path)
@@ -364,6 +369,7 @@ class _Located(typing.NamedTuple):
     field: FieldInfo | None  # the field at the end of the path, if it is one
     container: type[BaseModel] | None  # the model that holds the last key
     is_table: bool  # the value at the path is a table (a model or a dict)
+    named_table: bool = False  # path[1] is a table named by the admin ([inbound.sales])
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -397,6 +403,7 @@ def _locate(model: type[BaseModel], loc: tuple[str | int, ...]) -> _Located:
     path: list[str | int] = []
     field: FieldInfo | None = None
     container: type[BaseModel] | None = None
+    named_table = False
     for part in loc:
         current = _unwrap(current)
         origin = typing.get_origin(current)
@@ -415,7 +422,8 @@ def _locate(model: type[BaseModel], loc: tuple[str | int, ...]) -> _Located:
             container = current
             found = _field_named(current, str(part))
             field = found[1] if found else None
-            current = field.annotation if field else None
+            current = field.annotation if field else _extra_type(current)
+            named_table = named_table or (found is None and current is not None and len(path) == 1)
         else:
             if origin in (dict, Mapping):
                 current = typing.get_args(current)[1]
@@ -428,7 +436,20 @@ def _locate(model: type[BaseModel], loc: tuple[str | int, ...]) -> _Located:
         path.append(part)
     current = _unwrap(current)
     is_table = _is_model(current) or typing.get_origin(current) in (dict, Mapping)
-    return _Located(tuple(path), field, container, is_table)
+    return _Located(tuple(path), field, container, is_table, named_table)
+
+
+def _extra_type(model: type[BaseModel]) -> Any:
+    """The type of a model's extra keys when it declares one (tables named by the admin,
+    as ``[inbound.NAME]``), else None."""
+    if model.model_config.get("extra") != "allow":
+        return None
+    try:
+        hints = typing.get_type_hints(model)
+    except NameError:
+        return None
+    extra = hints.get("__pydantic_extra__")
+    return typing.get_args(extra)[1] if typing.get_origin(extra) is dict else None
 
 
 def _bare_or_quoted(key: str | int) -> str:
@@ -454,7 +475,7 @@ def _where_in_toml(path: tuple[str | int, ...], located: _Located) -> str:
     """``, [servers.smtp-main] port`` — the table as the admin wrote its header, then the key."""
     if not path:
         return ""
-    depth = 2 if path[0] == "servers" and len(path) >= 2 else 1
+    depth = 2 if (path[0] == "servers" or located.named_table) and len(path) >= 2 else 1
     if len(path) == 1 and not located.is_table and located.container is not None:
         return f", {_key_name(path)}"  # a top-level key, not a table
     table, rest = path[:depth], path[depth:]

@@ -1,13 +1,14 @@
-"""The scheduled work: one poll cycle every ``interval_minutes``.
+"""The scheduled work: each mailbox's cycles, the timers every minute, the canary.
 
-Each cycle re-reads the config file first, so an admin's change to the
-interval, the message count or a server takes effect at the next cycle
-without a restart; a broken edit is logged and the last good settings stay
-in force. A cycle sends due notifications, reads replies, then sends the
-answers and receipts those replies produced, and logs one summary line (a line
-per changed setting before it). Cycles never overlap (max_instances=1) and
-missed ones are not run in a burst (coalesce). :func:`serve` runs the jobs in
-the foreground; :func:`run_in_background` inside a caller's process.
+Each mailbox is read by its watcher thread (:mod:`scheduler.watchers`): in ``poll``
+mode a cycle every ``interval_minutes``, in ``idle`` mode a cycle as soon as the server
+announces new mail. Each cycle re-reads the config file first, so an admin's change to
+the interval, the mode, the message count, a server or a mailbox takes effect at the
+next cycle without a restart; a broken edit is logged and the last good settings stay
+in force. A cycle sends due notifications, reads replies, then sends the answers and
+receipts those replies produced, and logs one summary line (a line per changed setting
+before it). Cycles, timers and the canary run one at a time. :func:`serve` runs the
+jobs in the foreground; :func:`run_in_background` inside a caller's process.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -30,37 +31,42 @@ from approvals.cycles import CycleKind, record_cycle
 from approvals.engine import ApprovalEngine
 from approvals.errors import ApprovalError
 from approvals.reports import DispatchReport, ProcessReport
-from approvals.settings import EngineSettings
+from approvals.settings import DEFAULT_MAILBOX, EngineSettings, mailbox_table
 from mailio.errors import ConfigError, MailIOError
 from mailio.loading import describe_config, mask_url_password
 from mailio.probe import ProbeStep
+from scheduler.watchers import Watchers
 
 log = logging.getLogger(__name__)
 
-POLL_JOB_ID = "approvals-poll"
 TIMERS_JOB_ID = "approvals-timers"
 CANARY_JOB_ID = "approvals-canary"
-WAKE_JOB_ID = "approvals-wake"  # Runner.wake: one cycle now
+_Result = TypeVar("_Result")
 TIMERS_SECONDS = 60  # deadlines, escalations and reminders, whatever the poll interval
 
 
-def run_cycle(engine: ApprovalEngine, scheduler: BaseScheduler | None = None) -> None:
-    """Reload settings, dispatch, poll; one summary line. Errors are logged; the next
-    cycle tries again."""
+def run_cycle(
+    engine: ApprovalEngine,
+    mailbox: str | None = None,
+    after_reload: Callable[[], None] | None = None,
+) -> ProcessReport | None:
+    """Reload settings, dispatch, poll ``mailbox`` (every mailbox: None); one summary line.
+    Errors are logged; the next cycle tries again. Returns the poll's report, None when
+    the poll failed. ``after_reload`` is called when the reload changed something."""
     started = time.monotonic()
-    _reload(engine, scheduler)
+    if _reload(engine) and after_reload is not None:
+        after_reload()
     sent = _dispatch(engine)
-    inbound = engine.settings.inbound
+    names = [mailbox] if mailbox is not None else list(engine.settings.mailboxes)
     report: ProcessReport | None = None
     try:
-        report = engine.process_replies()
+        report = engine.process_replies(mailbox)
     except (MailIOError, ApprovalError) as exc:
         log.error(
-            "poll of [servers.%s] folder %s failed, next cycle tries again: %s",
-            inbound.server,
-            inbound.folder,
+            "poll of %s failed, next cycle tries again: %s",
+            ", ".join(_mailbox_label(engine, name) for name in names),
             exc,
-            extra={"server": inbound.server},
+            extra={"server": engine.settings.for_mailbox(names[0]).inbound.server},
         )
     if report is not None and (report.decided or report.failed or report.delegated):
         sent = _added(sent, _dispatch(engine))  # answers and receipts go out now, not next cycle
@@ -72,6 +78,8 @@ def run_cycle(engine: ApprovalEngine, scheduler: BaseScheduler | None = None) ->
             f"delegated {report.delegated}, ignored {report.ignored}, failed {report.failed}"
         )
     )
+    if mailbox is not None and len(engine.settings.mailboxes) > 1:
+        polled = f"{mailbox_table(mailbox)} {polled}"
     seconds = time.monotonic() - started
     log.info(
         "%s; dispatch: %s; %.2fs",
@@ -80,6 +88,16 @@ def run_cycle(engine: ApprovalEngine, scheduler: BaseScheduler | None = None) ->
         seconds,
         extra=_fields(report, sent, seconds),
     )
+    return report
+
+
+def _mailbox_label(engine: ApprovalEngine, name: str) -> str:
+    """``[servers.imap-main] folder INBOX``, prefixed by the table when it is a named one."""
+    inbound = engine.settings.mailboxes.get(name)
+    if inbound is None:
+        return mailbox_table(name)
+    where = f"[servers.{inbound.server}] folder {inbound.folder}"
+    return where if name == DEFAULT_MAILBOX else f"{mailbox_table(name)} {where}"
 
 
 def run_timers(engine: ApprovalEngine) -> None:
@@ -104,8 +122,8 @@ def run_timers(engine: ApprovalEngine) -> None:
         )
 
 
-def _reload(engine: ApprovalEngine, scheduler: BaseScheduler | None) -> None:
-    """Re-read the config; a line per changed setting, and the poll job follows the interval."""
+def _reload(engine: ApprovalEngine) -> bool:
+    """Re-read the config, a line per changed setting; True when something changed."""
     before = engine.settings
     started = engine.operations.clock()
     try:
@@ -113,15 +131,13 @@ def _reload(engine: ApprovalEngine, scheduler: BaseScheduler | None) -> None:
     except ConfigError as exc:
         log.error("config not reloaded, keeping the last good settings: %s", exc)
         _record_reload(engine, started, "", str(exc))
-        return
+        return False
     changes = setting_changes(before, after)
     for change in changes:
         log.info("config reloaded: %s", change)
     if changes:
         _record_reload(engine, started, "; ".join(changes), None)
-    interval = after.inbound.interval_minutes
-    if scheduler is not None and interval != before.inbound.interval_minutes:
-        scheduler.reschedule_job(POLL_JOB_ID, trigger=_trigger(interval))
+    return bool(changes)
 
 
 def _record_reload(
@@ -233,30 +249,20 @@ def _trigger(minutes: float) -> IntervalTrigger:
     return IntervalTrigger(seconds=minutes * 60, timezone=UTC)
 
 
-def add_poll_job(scheduler: BaseScheduler, engine: ApprovalEngine) -> Callable[[], None]:
-    """Add the poll and timers jobs; returns a poll cycle that waits for a running job.
+def add_jobs(scheduler: BaseScheduler, engine: ApprovalEngine) -> Watchers:
+    """Add the timers (and canary) jobs; returns the mailboxes' watchers, to start.
 
-    One job at a time: the engine's sender pool and mailbox are not shared across threads.
+    One cycle or job at a time: the engine's sender pool is not shared across threads.
     """
     one_at_a_time = threading.Lock()
 
-    def locked(job: Callable[..., object]) -> Callable[..., None]:
-        def run(*args: object) -> None:
+    def locked(job: Callable[..., _Result]) -> Callable[..., _Result]:
+        def run(*args: object) -> _Result:
             with one_at_a_time:
-                job(*args)
+                return job(*args)
 
         return run
 
-    scheduler.add_job(
-        locked(run_cycle),
-        trigger=_trigger(engine.settings.inbound.interval_minutes),
-        args=(engine, scheduler),
-        id=POLL_JOB_ID,
-        name="dispatch notifications and poll replies",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=datetime.now(UTC),  # first cycle at start-up
-    )
     scheduler.add_job(
         locked(run_timers),
         trigger=IntervalTrigger(seconds=TIMERS_SECONDS, timezone=UTC),
@@ -279,7 +285,8 @@ def add_poll_job(scheduler: BaseScheduler, engine: ApprovalEngine) -> Callable[[
             coalesce=True,
         )
     cycle = locked(run_cycle)
-    return lambda: cycle(engine, scheduler)
+    watchers = Watchers(engine, lambda name: cycle(engine, name, watchers.reconcile))
+    return watchers
 
 
 def run_canary(engine: ApprovalEngine) -> bool:
@@ -319,13 +326,15 @@ def serve(engine: ApprovalEngine) -> None:
     elif settings.metrics.listen is not None:
         console = ConsoleThread(metrics_server(engine, settings.metrics.listen)).start()
     scheduler = BlockingScheduler(timezone=UTC)
-    add_poll_job(scheduler, engine)
+    watchers = add_jobs(scheduler, engine)
     _log_start(engine, "serving")
+    watchers.start()
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         log.info("stopping")
     finally:
+        watchers.stop()
         if scheduler.running:
             scheduler.shutdown(wait=True)
         if console is not None:
@@ -333,31 +342,25 @@ def serve(engine: ApprovalEngine) -> None:
 
 
 class Runner:
-    """``serve``'s jobs on a background thread of the caller's process (see
+    """``serve``'s jobs on background threads of the caller's process (see
     :func:`run_in_background`). Also a context manager that stops on exit."""
 
-    def __init__(self, scheduler: BackgroundScheduler, cycle: Callable[[], None]) -> None:
+    def __init__(self, scheduler: BackgroundScheduler, watchers: Watchers) -> None:
         self._scheduler = scheduler
-        self._cycle = cycle
+        self._watchers = watchers
 
     @property
     def running(self) -> bool:
-        return bool(self._scheduler.running)
+        return bool(self._scheduler.running) or self._watchers.running
 
     def wake(self) -> None:
-        """Run a poll cycle now (it sends what ``request_approval`` queued), not at the
-        next interval; after the job running now, if one is."""
-        self._scheduler.add_job(
-            self._cycle,
-            id=WAKE_JOB_ID,
-            name="dispatch notifications and poll replies, woken",
-            replace_existing=True,  # wakes not yet started are one cycle
-            max_instances=2,  # one running, the next waiting for it
-            misfire_grace_time=None,
-        )
+        """Run a cycle of every mailbox now (it sends what ``request_approval`` queued),
+        not at the next interval; after the cycle running now, if one is."""
+        self._watchers.wake()
 
     def stop(self) -> None:
         """Stop the jobs, waiting for a running cycle to finish. The engine stays open."""
+        self._watchers.stop()
         if self._scheduler.running:
             self._scheduler.shutdown(wait=True)
             log.info("background jobs stopped")
@@ -371,27 +374,37 @@ class Runner:
 
 def run_in_background(engine: ApprovalEngine) -> Runner:
     """Poll, dispatch and run the timers inside this process, as ``approvals serve`` does:
-    the first cycle at once, then every ``interval_minutes``; timers every minute.
+    the first cycle at once, then as each mailbox's mode says; timers every minute.
 
     ``on_decision`` and ``on_event`` callbacks registered on ``engine`` are called here,
-    on the scheduler's thread. Call ``.stop()`` before ``engine.close()``.
+    on a background thread. Call ``.stop()`` before ``engine.close()``.
     """
     scheduler = BackgroundScheduler(timezone=UTC, daemon=True)
-    cycle = add_poll_job(scheduler, engine)
+    watchers = add_jobs(scheduler, engine)
     scheduler.start()
+    watchers.start()
     _log_start(engine, "running in the background")
-    return Runner(scheduler, cycle)
+    return Runner(scheduler, watchers)
 
 
 def _log_start(engine: ApprovalEngine, how: str) -> None:
     settings = engine.settings
+    for name, mailbox in settings.mailboxes.items():
+        waits = (
+            "waiting for new mail (IDLE), at the latest every"
+            if mailbox.mode == "idle"
+            else "polling every"
+        )
+        log.info(
+            "%s: %s %s %s minutes, at most %d messages a batch",
+            how,
+            _mailbox_label(engine, name),
+            waits,
+            f"{mailbox.interval_minutes:g}",
+            mailbox.max_messages,
+        )
     log.info(
-        "%s: polling [servers.%s] folder %s every %s minutes, at most %d messages; "
-        "sending through %s",
+        "%s: sending through %s",
         how,
-        settings.inbound.server,
-        settings.inbound.folder,
-        settings.inbound.interval_minutes,
-        settings.inbound.max_messages,
         ", ".join(f"[servers.{name}]" for name in settings.outbound.server_names),
     )

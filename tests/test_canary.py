@@ -20,7 +20,7 @@ from mailio.errors import MailboxError
 from mailio.inbound import memory as folders
 from mailio.inbound.base import FetchedMessage
 from mailio.inbound.memory import MemoryMailbox
-from scheduler.jobs import CANARY_JOB_ID, add_poll_job, run_canary
+from scheduler.jobs import CANARY_JOB_ID, add_jobs, run_canary
 from tests.engine_setup import Clock, Scenario, scenario
 from tests.memory_setup import INCOMING, memory_engine_settings
 
@@ -157,6 +157,6 @@ def test_serve_adds_the_canary_job_only_when_configured(tmp_path: Path) -> None:
     for chosen, expected in ((settings, False), (with_canary, True)):
         engine = ApprovalEngine(chosen)
         scheduler = BackgroundScheduler()
-        add_poll_job(scheduler, engine)
+        add_jobs(scheduler, engine)
         assert (scheduler.get_job(CANARY_JOB_ID) is not None) is expected
         engine.close()

@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from apscheduler.schedulers.background import BackgroundScheduler
 
 from approvals.engine import ApprovalEngine
 from mailio.devservers.approver import compose_reply
@@ -24,7 +23,7 @@ from mailio.devservers.ports import free_port
 from mailio.devservers.stack import MailStack
 from mailio.errors import MailboxError
 from scheduler.cli import main as cli
-from scheduler.jobs import POLL_JOB_ID, add_poll_job, run_cycle
+from scheduler.jobs import run_cycle
 from tests.engine_setup import SECRET, write_config
 from tests.memory_setup import deliver_to_engine, write_memory_config
 
@@ -124,23 +123,23 @@ def test_config_changes_take_effect_at_the_next_cycle(
 ) -> None:
     config = write_memory_config(monkeypatch, tmp_path)
     engine = ApprovalEngine.from_config(config)
-    scheduler = BackgroundScheduler()
-    add_poll_job(scheduler, engine)
+    reloads = []
     config.write_text(
         config.read_text()
         .replace("interval_minutes = 5", "interval_minutes = 2")
         .replace("max_messages = 30", "max_messages = 7")
     )
 
-    run_cycle(engine, scheduler)
+    run_cycle(engine, after_reload=lambda: reloads.append(engine.settings))
 
     assert engine.settings.inbound.max_messages == 7
-    trigger = scheduler.get_job(POLL_JOB_ID).trigger
-    assert trigger.interval.total_seconds() == 120
+    assert engine.settings.inbound.interval_minutes == 2  # the watcher's next wait
+    assert len(reloads) == 1
 
     config.write_text("this is [not toml")
-    run_cycle(engine, scheduler)  # a broken edit keeps the last good settings
-    assert engine.settings.inbound.max_messages == 7
+    run_cycle(engine, after_reload=lambda: reloads.append(engine.settings))
+    # a broken edit keeps the last good settings
+    assert engine.settings.inbound.max_messages == 7 and len(reloads) == 1
     engine.close()
 
 

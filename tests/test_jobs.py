@@ -1,4 +1,4 @@
-"""The scheduler's jobs: a poll cycle at the configured interval and the timers every minute."""
+"""The scheduler's jobs: the timers every minute, the canary; each mailbox's watcher."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from approvals.engine import ApprovalEngine
 from approvals.models import RequestStatus
 from scheduler.jobs import (
-    POLL_JOB_ID,
     TIMERS_JOB_ID,
     TIMERS_SECONDS,
-    add_poll_job,
+    add_jobs,
     run_cycle,
     run_timers,
 )
@@ -40,11 +39,11 @@ def test_serve_runs_the_timers_every_minute_whatever_the_poll_interval(
     engine: ApprovalEngine,
 ) -> None:
     scheduler = BackgroundScheduler()
-    add_poll_job(scheduler, engine)
+    add_jobs(scheduler, engine)
 
     jobs = {job.id: job for job in scheduler.get_jobs()}
 
-    assert jobs[POLL_JOB_ID].trigger.interval == timedelta(minutes=5)
+    assert list(jobs) == [TIMERS_JOB_ID]  # the mailboxes are read by their watchers
     assert (
         jobs[TIMERS_JOB_ID].trigger.interval
         == timedelta(seconds=TIMERS_SECONDS)

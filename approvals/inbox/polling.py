@@ -50,7 +50,7 @@ class MailboxPool:
                 yield throwaway
             return
         try:
-            self.reconfigure(settings)
+            self._replace_if_changed(settings)
             if self._mailbox is None:
                 self._mailbox = self._factory(settings)
                 self._built_for = _mailbox_settings(settings)
@@ -63,7 +63,26 @@ class MailboxPool:
             self._busy.release()
 
     def reconfigure(self, settings: EngineSettings) -> None:
-        """Close the kept mailbox when ``settings`` read another folder or server."""
+        """Close the kept mailbox when ``settings`` read another folder or server. While
+        another thread borrows it (waiting for mail), that thread's next borrow does."""
+        if not self._busy.acquire(blocking=False):
+            return
+        try:
+            self._replace_if_changed(settings)
+        finally:
+            self._busy.release()
+
+    def close_if_idle(self) -> bool:
+        """Close the kept mailbox unless another thread borrows it; True when closed."""
+        if not self._busy.acquire(blocking=False):
+            return False
+        try:
+            self.close()
+            return True
+        finally:
+            self._busy.release()
+
+    def _replace_if_changed(self, settings: EngineSettings) -> None:
         if self._mailbox is not None and self._built_for != _mailbox_settings(settings):
             self.close()
 

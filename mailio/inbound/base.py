@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from mailio.inbound.wakeup import Arrival, Wakeup
+
 # How much of an over-limit message's header a reader fetches: enough for
 # Message-ID, From and Subject, bounded even when the header is the hostile part.
 HEADER_BYTES = 64 * 1024
@@ -94,6 +96,25 @@ class RestorableMailbox(Protocol):
     def restore(self, message_id: str, from_folder: str) -> int:
         """Move every message of ``from_folder`` whose Message-ID is ``message_id`` (angle
         brackets optional) into this mailbox's folder; returns how many were moved."""
+        ...
+
+
+@runtime_checkable
+class WaitingMailbox(Protocol):
+    """A mailbox whose server can announce new mail (IMAP IDLE), so that a reply is read
+    when it lands instead of at the next poll.
+
+    A separate protocol, so that mailboxes written without it still are Mailboxes.
+    """
+
+    def can_wait(self) -> bool:
+        """True when the server announces new mail (asks it, logging in if need be)."""
+        ...
+
+    def wait_for_mail(self, timeout: float, wakeup: Wakeup) -> Arrival:
+        """Wait until the server announces new mail, ``wakeup`` is set or ``timeout``
+        seconds pass. A connection that died meanwhile raises TransportError: mail may
+        have arrived since, so the caller reads the folder before waiting again."""
         ...
 
 

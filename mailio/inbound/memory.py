@@ -4,26 +4,36 @@
 ``folders(NAME)``: put raw messages in with :func:`deliver`, look at what the
 engine moved with :func:`messages`. Keys ascend with arrival, as IMAP UIDs do,
 so fetches are oldest first. The folders live for the life of the process;
-:func:`reset` empties them.
+:func:`reset` empties them. A mailbox waiting for mail (``mode = "idle"``) is woken by
+:func:`deliver`, as an IMAP server announces a delivery to a client in IDLE.
 """
 
 from __future__ import annotations
 
 import itertools
+import selectors
+import threading
+import time
 from collections.abc import Sequence
 from email.parser import BytesHeaderParser
 
 from mailio.errors import MailboxError
 from mailio.inbound.base import FetchedMessage, header_block, same_message_id
+from mailio.inbound.wakeup import Arrival, Wakeup
 
 _FOLDERS: dict[str, dict[str, dict[str, bytes]]] = {}  # server -> folder -> key -> raw
 _KEYS = itertools.count(1)
+_WAITING: dict[tuple[str, str], set[Wakeup]] = {}  # (server, folder) -> mailboxes in a wait
+_WAITING_LOCK = threading.Lock()
 
 
 def deliver(server: str, raw: bytes, folder: str = "INBOX") -> str:
     """Put ``raw`` in ``folder`` of the memory server ``server``; returns its key."""
     key = str(next(_KEYS))
     _FOLDERS.setdefault(server, {}).setdefault(folder, {})[key] = bytes(raw)
+    with _WAITING_LOCK:
+        for waiting in _WAITING.get((server, folder), ()):
+            waiting.set()
     return key
 
 
@@ -44,6 +54,7 @@ class MemoryMailbox:
         self.server = server
         self.folder = folder
         self.max_message_bytes = max_message_bytes
+        self._fetched: set[str] = set()  # keys of the last batch: not news when still there
 
     def _folder(self, name: str) -> dict[str, bytes]:
         return _FOLDERS.setdefault(self.server, {}).setdefault(name, {})
@@ -57,6 +68,7 @@ class MemoryMailbox:
                 batch.append(FetchedMessage(key, header_block(raw), size=len(raw), complete=False))
             else:
                 batch.append(FetchedMessage(key, raw))
+        self._fetched = {message.key for message in batch}
         return batch
 
     def delete(self, keys: Sequence[str]) -> None:
@@ -88,6 +100,31 @@ class MemoryMailbox:
         for key in keys:
             target[key] = source.pop(key)
         return len(keys)
+
+    def can_wait(self) -> bool:
+        return True
+
+    def wait_for_mail(self, timeout: float, wakeup: Wakeup) -> Arrival:
+        arrived = Wakeup()
+        place = (self.server, self.folder)
+        with _WAITING_LOCK:
+            _WAITING.setdefault(place, set()).add(arrived)
+        try:
+            if set(self._folder(self.folder)) - self._fetched:
+                return Arrival.NEW_MAIL
+            deadline = time.monotonic() + timeout
+            with selectors.DefaultSelector() as selector:
+                selector.register(arrived, selectors.EVENT_READ, Arrival.NEW_MAIL)
+                selector.register(wakeup, selectors.EVENT_READ, Arrival.WOKEN)
+                while (remaining := deadline - time.monotonic()) > 0:
+                    for key, _ in selector.select(remaining):
+                        if key.data is Arrival.NEW_MAIL or wakeup.consume():
+                            return Arrival(key.data)
+            return Arrival.TIMED_OUT
+        finally:
+            with _WAITING_LOCK:
+                _WAITING[place].discard(arrived)
+            arrived.close()
 
     def close(self) -> None:
         pass

@@ -21,8 +21,10 @@ from mailio.config import ImapServer
 from mailio.inbound.base import FetchedMessage, same_message_id
 from mailio.inbound.imap.batch import FolderPosition, fetch_messages
 from mailio.inbound.imap.expunge import expunge, finish_interrupted_deletes
+from mailio.inbound.imap.idle import wait_in_idle
 from mailio.inbound.imap.responses import uids_of
 from mailio.inbound.imap.session import ImapSession
+from mailio.inbound.wakeup import Arrival, Wakeup
 from mailio.tls import server_label
 
 log = logging.getLogger(__name__)
@@ -82,6 +84,19 @@ class ImapMailbox:
             f"move {message_id!r} from {from_folder!r} into",
             lambda client: self._restore(client, message_id, from_folder),
         )
+
+    # -- WaitingMailbox -----------------------------------------------------------
+
+    def can_wait(self) -> bool:
+        return self._run("ask the capabilities of", lambda client: client.has_capability("IDLE"))
+
+    def wait_for_mail(self, timeout: float, wakeup: Wakeup) -> Arrival:
+        def wait(client: IMAPClient) -> Arrival:
+            self._ensure_selected(client)
+            return wait_in_idle(client, timeout, wakeup, server_label(self.server))
+
+        place = f"folder {self.folder!r} on {server_label(self.server)}"
+        return self._session.run(f"wait in IDLE on {place}", wait, reconnect=False)
 
     def close(self) -> None:
         self._session.close()

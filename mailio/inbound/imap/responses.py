@@ -54,3 +54,23 @@ def reply_text(exc: BaseException) -> str:
     if text.startswith(("b'", 'b"')) and text.endswith(text[1]):
         text = text[2:-1]
     return text
+
+
+def announces_mail(responses: Sequence[tuple[Any, ...]]) -> bool:
+    """True when untagged responses (of NOOP, IDLE or DONE) tell of mail in the folder:
+    ``* n EXISTS``, or ``* n RECENT`` with n > 0."""
+    for response in responses:
+        if len(response) >= 2 and response[1] == b"EXISTS":
+            return True
+        if len(response) >= 2 and response[1] == b"RECENT" and response[0]:
+            return True
+    return False
+
+
+def farewell(responses: Sequence[tuple[Any, ...]]) -> str | None:
+    """The text of a ``* BYE`` among untagged responses (the server is closing), else None."""
+    for response in responses:
+        if response and response[0] == b"BYE":
+            text = b" ".join(part for part in response[1:] if isinstance(part, bytes))
+            return text.decode("utf-8", "replace") or "BYE"
+    return None

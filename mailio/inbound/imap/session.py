@@ -50,13 +50,17 @@ class ImapSession:
         self.token_provider = token_provider
         self.client: IMAPClient | None = None
 
-    def run(self, what: str, operation: Callable[[IMAPClient], _T]) -> _T:
+    def run(
+        self, what: str, operation: Callable[[IMAPClient], _T], *, reconnect: bool = True
+    ) -> _T:
         """``operation`` on the logged-in client; errors say "cannot {what}".
 
         A kept connection the server closed meanwhile (say, while idle) is replaced
-        and the operation run again, once; a fresh one that fails is not.
+        and the operation run again, once; a fresh one that fails is not, nor any with
+        ``reconnect=False`` (a wait for mail: what arrived while the connection was
+        down must be read before waiting again).
         """
-        reused = self.client is not None
+        reused = self.client is not None and reconnect
         try:
             with self._translated(what):
                 return operation(self._connection())
