@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from approvals.cycles import Cycle, CycleKind, last_cycle
 from approvals.models import NotificationRow, NotificationStatus
-from approvals.settings import EngineSettings
+from approvals.settings import EngineSettings, mailbox_table
 from approvals.store import reading
 from mailio.errors import MailIOError
 from mailio.inbound.base import Mailbox
@@ -30,19 +30,31 @@ class OutboxCounts:
 
 
 @dataclass(frozen=True)
+class MailboxStatus:
+    """One reply folder's health: its last poll cycle and what waits in it."""
+
+    name: str  # "default": the [inbound] table; else its [inbound.NAME]
+    table: str  # "[inbound]", "[inbound.sales]"
+    server: str
+    folder: str
+    mode: str  # "poll" or "idle"
+    interval_minutes: float
+    poll: Cycle | None
+    next_poll_at: datetime | None  # idle mode: the latest safety poll (sooner on new mail)
+    waiting: int | None  # messages in the folder; None: it could not be opened
+    waiting_error: str | None
+
+
+@dataclass(frozen=True)
 class EngineStatus:
     """``approvals status``: healthy when ``problems`` is empty."""
 
     checked_at: datetime
-    interval_minutes: float
-    poll: Cycle | None
-    next_poll_at: datetime | None
+    mailboxes: tuple[MailboxStatus, ...]  # [inbound] first
     dispatch: Cycle | None
     timers: Cycle | None
     canary: Cycle | None  # None: no canary has run yet
     reload: Cycle | None  # the last reload that changed something or failed
-    waiting: int | None  # messages in the reply folder; None: it could not be opened
-    waiting_error: str | None
     outbox: OutboxCounts
     problems: tuple[str, ...]
 
@@ -73,42 +85,74 @@ def outbox_counts(db: Engine) -> OutboxCounts:
 def engine_status(
     db: Engine, settings: EngineSettings, mailbox_factory: MailboxFactory, now: datetime
 ) -> EngineStatus:
-    """Last cycles, the reply folder's backlog, the outbox; StoreError when the store
-    cannot be read (that is unhealthy too)."""
-    interval = settings.inbound.interval_minutes
-    poll = last_cycle(db, CycleKind.POLL)
-    problems = []
-    if poll is None:
-        problems.append("no poll cycle recorded yet")
-    elif not poll.ok:
-        problems.append(f"the last poll cycle failed: {poll.error}")
-    elif now - poll.started_at > timedelta(minutes=STALE_INTERVALS * interval):
-        minutes = (now - poll.started_at).total_seconds() / 60
-        problems.append(
-            f"no poll cycle for {minutes:.0f} minutes "
-            f"({STALE_INTERVALS} intervals of {interval:g} minutes)"
-        )
+    """Each mailbox's last cycle and backlog, the other cycles, the outbox; StoreError
+    when the store cannot be read (that is unhealthy too)."""
+    mailboxes = tuple(
+        mailbox_status(db, settings, name, mailbox_factory, now) for name in settings.mailboxes
+    )
+    several = len(mailboxes) > 1
+    problems = [
+        f"{mailbox.table}: {problem}" if several else problem
+        for mailbox in mailboxes
+        for problem in _poll_problems(mailbox, now)
+    ]
     reload = last_cycle(db, CycleKind.RELOAD)
     if reload is not None and not reload.ok:
         problems.append(f"the config did not reload, the last good one is in use: {reload.error}")
     canary = last_cycle(db, CycleKind.CANARY)
     if canary is not None and not canary.ok:
         problems.append(f"the last canary failed: {canary.error}")
-    waiting, waiting_error = _waiting(settings, mailbox_factory)
     return EngineStatus(
         checked_at=now,
-        interval_minutes=interval,
-        poll=poll,
-        next_poll_at=None if poll is None else poll.started_at + timedelta(minutes=interval),
+        mailboxes=mailboxes,
         dispatch=last_cycle(db, CycleKind.DISPATCH),
         timers=last_cycle(db, CycleKind.TIMERS),
         canary=canary,
         reload=reload,
-        waiting=waiting,
-        waiting_error=waiting_error,
         outbox=outbox_counts(db),
         problems=tuple(problems),
     )
+
+
+def mailbox_status(
+    db: Engine,
+    settings: EngineSettings,
+    name: str,
+    mailbox_factory: MailboxFactory,
+    now: datetime,
+) -> MailboxStatus:
+    mine = settings.for_mailbox(name)
+    inbound = mine.inbound
+    poll = last_cycle(db, CycleKind.POLL, name)
+    interval = timedelta(minutes=inbound.interval_minutes)
+    waiting, waiting_error = _waiting(mine, mailbox_factory)
+    return MailboxStatus(
+        name=name,
+        table=mailbox_table(name),
+        server=inbound.server,
+        folder=inbound.folder,
+        mode=inbound.mode,
+        interval_minutes=inbound.interval_minutes,
+        poll=poll,
+        next_poll_at=None if poll is None else poll.started_at + interval,
+        waiting=waiting,
+        waiting_error=waiting_error,
+    )
+
+
+def _poll_problems(mailbox: MailboxStatus, now: datetime) -> list[str]:
+    poll, interval = mailbox.poll, mailbox.interval_minutes
+    if poll is None:
+        return ["no poll cycle recorded yet"]
+    if not poll.ok:
+        return [f"the last poll cycle failed: {poll.error}"]
+    if now - poll.started_at > timedelta(minutes=STALE_INTERVALS * interval):
+        minutes = (now - poll.started_at).total_seconds() / 60
+        return [
+            f"no poll cycle for {minutes:.0f} minutes "
+            f"({STALE_INTERVALS} intervals of {interval:g} minutes)"
+        ]
+    return []
 
 
 def _waiting(

@@ -56,6 +56,8 @@ def run_cycle(
     started = time.monotonic()
     if _reload(engine) and after_reload is not None:
         after_reload()
+    if mailbox is not None and mailbox not in engine.settings.mailboxes:
+        return None  # a reload removed it; its watcher stops
     sent = _dispatch(engine)
     names = [mailbox] if mailbox is not None else list(engine.settings.mailboxes)
     report: ProcessReport | None = None

@@ -62,11 +62,12 @@ class MailboxWatcher:
         """A cycle now (after the one running, if one is), not at the end of the wait."""
         self._wakeup.set()
 
-    def stop(self) -> None:
-        """End after the cycle in progress; waits for it unless called from the watcher."""
+    def stop(self, wait: bool = True) -> None:
+        """End after the cycle in progress; ``wait``: for it (not when called from the
+        watcher itself, nor from a cycle, which holds the lock the watcher may wait on)."""
         self._stopping.set()
         self._wakeup.set()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+        if wait and self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(STOP_SECONDS)
 
     def _run(self) -> None:
@@ -135,7 +136,7 @@ class Watchers:
                     self._watchers[name].wake()
         for watcher in gone:
             log.info("%s is no longer configured: its watcher stops", mailbox_table(watcher.name))
-            watcher.stop()
+            watcher.stop(wait=False)  # called from a cycle: it ends after its own
 
     def wake(self) -> None:
         """A cycle of every mailbox now."""

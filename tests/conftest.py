@@ -10,8 +10,10 @@ from mailio.inbound import memory as memory_folders
 from mailio.outbound import memory as memory_outboxes
 from tests.servers.dovecot_stack import (  # noqa: F401 - fixtures are found by name
     dovecot_server,
+    dovecot_without_idle,
     mail_stack,
     oauth_dovecot,
+    own_dovecot,
     session_relay,
     smtp_relay_factory,
 )
@@ -55,7 +57,8 @@ def empty_memory_servers() -> Iterator[None]:
 # Fixtures that start or need a real mail server (Dovecot, or GreenMail in Docker).
 _MAIL_SERVER_FIXTURES = frozenset(
     {
-        "dovecot_server", "oauth_dovecot", "tls_dovecot", "wrong_host_dovecot", "mail_stack",
+        "dovecot_server", "oauth_dovecot", "own_dovecot", "dovecot_without_idle",
+        "tls_dovecot", "wrong_host_dovecot", "mail_stack",
         "any_mail_stack", "greenmail_stack", "session_relay", "smtp_relay_factory",
         "starttls_relay", "implicit_tls_relay", "no_starttls_relay", "wrong_host_relay",
         "wrong_host_starttls_relay", "stripped_smtp", "stripped_imap",

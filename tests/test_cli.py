@@ -319,7 +319,13 @@ def test_status_healthy_then_unhealthy_and_poll_exit_status(
     assert unhealthy.startswith("unhealthy\n  the last poll cycle failed: cannot select")
     assert cli(["status", "--json", "--config", str(config)]) == 1
     status = json.loads(capsys.readouterr().out)
-    assert status["healthy"] is False and status["poll"]["ok"] is False
+    assert status["healthy"] is False
+    [mailbox] = status["mailboxes"]
+    assert (mailbox["name"], mailbox["table"], mailbox["poll"]["ok"]) == (
+        "default",
+        "[inbound]",
+        False,
+    )
     assert status["canary"] is None and status["outbox"] == {
         "queued": 0,
         "retrying": 0,

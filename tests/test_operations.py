@@ -16,11 +16,19 @@ from approvals.cycles import CycleKind, last_cycle
 from approvals.engine import ApprovalEngine
 from approvals.errors import UnknownRequest
 from approvals.models import NotificationStatus, ReplyStatus
+from approvals.settings import EngineSettings
 from mailio.errors import MailboxError
+from mailio.inbound.base import Mailbox
 from mailio.inbound.imap import ImapMailbox
 from mailio.inbound.memory import MemoryMailbox
 from mailio.outbound import memory as outboxes
-from tests.memory_setup import INCOMING, OUTGOING, MemoryScenario, memory_scenario
+from tests.memory_setup import (
+    INCOMING,
+    OUTGOING,
+    MemoryScenario,
+    memory_engine_settings,
+    memory_scenario,
+)
 from tests.servers.mail_client import send_as
 from tests.servers.transport_settings import ENGINE_ADDRESS, imap_settings, outgoing_message
 
@@ -158,9 +166,10 @@ def test_a_failed_poll_is_recorded_and_makes_the_status_unhealthy(
         broken.close()
 
     assert not status.healthy
-    assert status.poll is not None and not status.poll.ok
-    assert "NO such folder" in (status.poll.error or "")
-    assert status.waiting is None and "NO such folder" in (status.waiting_error or "")
+    [mailbox] = status.mailboxes
+    assert mailbox.poll is not None and not mailbox.poll.ok
+    assert "NO such folder" in (mailbox.poll.error or "")
+    assert mailbox.waiting is None and "NO such folder" in (mailbox.waiting_error or "")
     assert status.canary is None
 
 
@@ -172,8 +181,9 @@ def test_status_is_healthy_after_a_poll_and_stale_after_three_intervals(
     trip.engine.process_replies()
 
     status = operations.status()
-    assert status.healthy and status.waiting == 0 and status.poll is not None
-    assert status.next_poll_at == status.poll.started_at + timedelta(minutes=5)
+    [mailbox] = status.mailboxes
+    assert status.healthy and mailbox.waiting == 0 and mailbox.poll is not None
+    assert mailbox.next_poll_at == mailbox.poll.started_at + timedelta(minutes=5)
 
     trip.clock.offset += timedelta(minutes=16)
     assert "no poll cycle for 16 minutes" in operations.status().problems[0]
@@ -267,3 +277,33 @@ def test_imap_mailbox_finds_a_message_by_message_id_and_moves_it_back(mail_stack
     finally:
         inbox.close()
         failed.close()
+
+
+def test_status_names_the_mailbox_whose_poll_failed_when_there_are_several(
+    tmp_path: Path, empty_memory_servers: None
+) -> None:
+    def sales_is_gone(settings: EngineSettings) -> Mailbox:
+        if settings.inbound.folder == "Sales":
+            raise MailboxError("cannot select folder 'Sales': NO such folder")
+        return MemoryMailbox(INCOMING, settings.inbound.folder)
+
+    settings = memory_engine_settings(f"sqlite:///{tmp_path / 'a.db'}", sales={"folder": "Sales"})
+    engine = ApprovalEngine(settings, mailbox_factory=sales_is_gone)
+    try:
+        with pytest.raises(MailboxError):
+            engine.process_replies()
+        status = engine.operations.status()
+    finally:
+        engine.close()
+
+    default, sales = status.mailboxes
+    assert (default.table, default.waiting, sales.table, sales.waiting) == (
+        "[inbound]",
+        0,
+        "[inbound.sales]",
+        None,
+    )
+    assert default.poll is not None and default.poll.ok
+    assert status.problems == (
+        "[inbound.sales]: the last poll cycle failed: cannot select folder 'Sales': NO such folder",
+    )

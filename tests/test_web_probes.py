@@ -38,6 +38,9 @@ def client(trip: MemoryScenario) -> Iterator[TestClient]:
         yield client
 
 
+POLL = (("kind", "poll"), ("mailbox", "default"))  # the [inbound] table's poll cycles
+
+
 def samples(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     response = client.get("/metrics")
     assert response.status_code == 200
@@ -69,8 +72,8 @@ def test_metrics_count_requests_replies_decisions_and_notifications(
     assert found[("approvals_decisions", (("verdict", "reject"),))] == 0
     assert found[("approvals_notifications", (("status", "sent"),))] >= 2
     assert found[("approvals_outbox_notifications", (("state", "queued"),))] >= 1  # Rotate keys
-    assert found[("approvals_reply_folder_messages", ())] == 0
-    assert found[("approvals_reply_folder_up", ())] == 1
+    assert found[("approvals_reply_folder_messages", (("mailbox", "default"),))] == 0
+    assert found[("approvals_reply_folder_up", (("mailbox", "default"),))] == 1
 
 
 def test_metrics_show_the_last_cycles_and_what_the_timers_would_do(
@@ -82,11 +85,11 @@ def test_metrics_show_the_last_cycles_and_what_the_timers_would_do(
     trip.clock.offset += timedelta(hours=2)
     found = samples(client)
 
-    assert found[("approvals_cycle_last_ok", (("kind", "poll"),))] == 1
-    assert found[("approvals_cycle_last_duration_seconds", (("kind", "poll"),))] >= 0
-    poll_success = found[("approvals_cycle_last_success_timestamp_seconds", (("kind", "poll"),))]
+    assert found[("approvals_cycle_last_ok", POLL)] == 1
+    assert found[("approvals_cycle_last_duration_seconds", POLL)] >= 0
+    poll_success = found[("approvals_cycle_last_success_timestamp_seconds", POLL)]
     assert abs(poll_success - (trip.clock() - timedelta(hours=2)).timestamp()) < 60
-    since = found[("approvals_cycle_seconds_since_last_success", (("kind", "poll"),))]
+    since = found[("approvals_cycle_seconds_since_last_success", POLL)]
     assert 7200 - 60 < since < 7200 + 60
     assert found[("approvals_timers_due", (("timer", "deadline"),))] == 1
     assert found[("approvals_healthy", ())] == 0  # no poll for two hours: stale

@@ -16,7 +16,7 @@ import stat
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from mailio.devservers.lifecycle import Startable
@@ -51,6 +51,8 @@ class DovecotServer(Startable):
     required) and ``imaps_port`` speaks TLS from the first byte; without it
     there is no TLS at all. ``oauth2_tokens`` (user -> bearer token) enables
     XOAUTH2/OAUTHBEARER, accepted only with exactly that token for that user.
+    ``imap_capability`` replaces the capabilities announced after login (a server
+    without IDLE, say). :meth:`restart` stops and starts it on the same ports.
     """
 
     def __init__(
@@ -59,6 +61,7 @@ class DovecotServer(Startable):
         password: str = "secret",
         tls: TlsFiles | None = None,
         oauth2_tokens: Mapping[str, str] | None = None,
+        imap_capability: str | None = None,
     ) -> None:
         if not password or any(c.isspace() or c in "\"'\\" for c in password):
             # it goes into the config file's static passdb args unquoted
@@ -69,6 +72,7 @@ class DovecotServer(Startable):
         self.password = password
         self.tls = tls
         self.oauth2_tokens = dict(oauth2_tokens) if oauth2_tokens is not None else None
+        self.imap_capability = imap_capability
         self.host = LOOPBACK
         self.imap_port = 0
         self.lmtp_port = 0
@@ -97,6 +101,27 @@ class DovecotServer(Startable):
         if binary is None or not Path("/usr/lib/dovecot/imap").exists():
             raise DovecotNotInstalledError(INSTALL_HINT)
         self._prepare_dirs()
+        self._launch()
+
+    def restart(self, while_down: Callable[[], None] | None = None) -> None:
+        """Kill Dovecot (clients see their connections cut), call ``while_down``, and start
+        it again on the same ports with the same mail; returns once IMAP greets again."""
+        self._stop_process()
+        if while_down is not None:
+            while_down()
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:  # the old listeners may take a moment to let the ports go
+            self._spawn()
+            if self._wait_until_ready():
+                return
+            self._stop_process()
+            failure = self.console_path.read_text("utf-8", "replace") + self._log_since(offset)
+            if "Address already in use" not in failure or time.monotonic() > deadline:
+                raise DovecotStartError(f"Dovecot did not start again:\n{failure.strip()}")
+            time.sleep(0.1)
+
+    def _launch(self) -> None:
         if self.oauth2_tokens is not None:
             self._introspection = TokenIntrospectionServer(self.oauth2_tokens)
             self._introspection.start()
@@ -105,16 +130,7 @@ class DovecotServer(Startable):
             self._pick_ports()
             self._write_config()
             offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-            # a file, not a pipe: nobody reads a pipe while the server runs, and a full
-            # one would block Dovecot
-            with self.console_path.open("wb") as console:
-                self._process = subprocess.Popen(
-                    [binary, "-F", "-c", str(self.base_dir / "dovecot.conf")],
-                    stdin=subprocess.DEVNULL,
-                    stdout=console,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # its own process group: see _stop_process
-                )
+            self._spawn()
             if self._wait_until_ready():
                 return
             self._stop_process()
@@ -126,6 +142,19 @@ class DovecotServer(Startable):
             f"Dovecot did not start (IMAP on {self.host}:{self.imap_port}, waited at most "
             f"{START_TIMEOUT:.0f}s; config {self.base_dir / 'dovecot.conf'}):\n{failure.strip()}"
         )
+
+    def _spawn(self) -> None:
+        binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
+        # a file, not a pipe: nobody reads a pipe while the server runs, and a full
+        # one would block Dovecot
+        with self.console_path.open("wb") as console:
+            self._process = subprocess.Popen(
+                [binary, "-F", "-c", str(self.base_dir / "dovecot.conf")],
+                stdin=subprocess.DEVNULL,
+                stdout=console,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: see _stop_process
+            )
 
     def stop(self) -> None:
         """Stop Dovecot (its process group) and wait for it to exit. Safe to call twice."""
@@ -168,6 +197,8 @@ class DovecotServer(Startable):
             tls=self.tls,
             oauth2=self.oauth2_tokens is not None,
         )
+        if self.imap_capability is not None:
+            config += f"imap_capability = {self.imap_capability}\n"
         conf = self.base_dir / "dovecot.conf"
         conf.write_text(config)
         conf.chmod(0o600)  # it holds the password

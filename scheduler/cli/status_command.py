@@ -8,7 +8,7 @@ from typing import Any
 from approvals.cycles import Cycle
 from approvals.engine import ApprovalEngine
 from approvals.errors import ApprovalError
-from approvals.health import STALE_INTERVALS, EngineStatus
+from approvals.health import STALE_INTERVALS, EngineStatus, MailboxStatus
 from scheduler.cli.requests_commands import print_json
 
 
@@ -18,8 +18,8 @@ def add(commands: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="last and next poll cycle, reply folder backlog, outbox, canary; exit 1 unhealthy",
         description=(
-            "Unhealthy (exit 1) when the last poll cycle failed, when there was none for "
-            f"{STALE_INTERVALS} poll intervals, or when the store cannot be read."
+            "Unhealthy (exit 1) when a mailbox's last poll cycle failed, when it had none "
+            f"for {STALE_INTERVALS} poll intervals, or when the store cannot be read."
         ),
         epilog="example: approvals status --json --config /etc/approvals/approvals.toml",
     )
@@ -51,15 +51,10 @@ def describe(status: EngineStatus) -> list[str]:
     """``approvals status`` as lines of text."""
     lines = ["healthy" if status.healthy else "unhealthy"]
     lines += [f"  {problem}" for problem in status.problems]
-    lines.append(f"last poll     {_cycle(status.poll, 'no poll cycle yet')}")
-    next_poll = f"{status.next_poll_at:%Y-%m-%d %H:%M:%S %Z}" if status.next_poll_at else "-"
-    lines.append(f"next poll     {next_poll} (every {status.interval_minutes:g} minutes)")
-    waiting = (
-        f"{status.waiting} message(s) waiting"
-        if status.waiting is not None
-        else f"unknown: {status.waiting_error}"
-    )
-    lines.append(f"reply folder  {waiting}")
+    for mailbox in status.mailboxes:
+        if len(status.mailboxes) > 1:
+            lines.append(f"{mailbox.table} folder {mailbox.folder} on [servers.{mailbox.server}]")
+        lines += _mailbox_lines(mailbox)
     outbox = status.outbox
     lines.append(
         f"outbox        queued {outbox.queued} (retrying {outbox.retrying}), failed {outbox.failed}"
@@ -67,6 +62,22 @@ def describe(status: EngineStatus) -> list[str]:
     lines.append(f"last dispatch {_cycle(status.dispatch, 'none yet')}")
     lines.append(f"last timers   {_cycle(status.timers, 'none yet')}")
     lines.append(f"last canary   {_cycle(status.canary, 'no canary yet')}")
+    return lines
+
+
+def _mailbox_lines(mailbox: MailboxStatus) -> list[str]:
+    lines = [f"last poll     {_cycle(mailbox.poll, 'no poll cycle yet')}"]
+    at = f"{mailbox.next_poll_at:%Y-%m-%d %H:%M:%S %Z}" if mailbox.next_poll_at else "-"
+    if mailbox.mode == "idle":
+        lines.append(f"next poll     on new mail (IDLE), at the latest {at}")
+    else:
+        lines.append(f"next poll     {at} (every {mailbox.interval_minutes:g} minutes)")
+    waiting = (
+        f"{mailbox.waiting} message(s) waiting"
+        if mailbox.waiting is not None
+        else f"unknown: {mailbox.waiting_error}"
+    )
+    lines.append(f"reply folder  {waiting}")
     return lines
 
 

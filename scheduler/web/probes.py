@@ -119,15 +119,19 @@ def _status_metrics(status: EngineStatus) -> Iterator[Metric]:
     yield healthy
     waiting = GaugeMetricFamily(
         f"{PREFIX}_reply_folder_messages",
-        "messages waiting in the reply folder (absent when it could not be opened)",
+        "messages waiting in each reply folder (absent when it could not be opened)",
+        labels=["mailbox"],
     )
-    if status.waiting is not None:
-        waiting.add_metric([], status.waiting)
-    yield waiting
     readable = GaugeMetricFamily(
-        f"{PREFIX}_reply_folder_up", "1 when the reply folder could be opened and counted"
+        f"{PREFIX}_reply_folder_up",
+        "1 when the reply folder could be opened and counted",
+        labels=["mailbox"],
     )
-    readable.add_metric([], 0 if status.waiting is None else 1)
+    for mailbox in status.mailboxes:
+        if mailbox.waiting is not None:
+            waiting.add_metric([mailbox.name], mailbox.waiting)
+        readable.add_metric([mailbox.name], 0 if mailbox.waiting is None else 1)
+    yield waiting
     yield readable
     outbox = GaugeMetricFamily(
         f"{PREFIX}_outbox_notifications",
@@ -140,21 +144,23 @@ def _status_metrics(status: EngineStatus) -> Iterator[Metric]:
     yield outbox
     duration = GaugeMetricFamily(
         f"{PREFIX}_cycle_last_duration_seconds",
-        "how long the last cycle of each kind ran, ok or failed",
-        labels=["kind"],
+        "how long the last cycle of each kind (and each mailbox's poll) ran, ok or failed",
+        labels=["kind", "mailbox"],
     )
     last_ok = GaugeMetricFamily(
-        f"{PREFIX}_cycle_last_ok", "1 when the last cycle of each kind went well", labels=["kind"]
+        f"{PREFIX}_cycle_last_ok",
+        "1 when the last cycle of each kind (and each mailbox's poll) went well",
+        labels=["kind", "mailbox"],
     )
-    for kind, cycle in (
-        (CycleKind.POLL, status.poll),
-        (CycleKind.DISPATCH, status.dispatch),
-        (CycleKind.TIMERS, status.timers),
-        (CycleKind.CANARY, status.canary),
+    for kind, name, cycle in (
+        *((CycleKind.POLL, box.name, box.poll) for box in status.mailboxes),
+        (CycleKind.DISPATCH, "", status.dispatch),
+        (CycleKind.TIMERS, "", status.timers),
+        (CycleKind.CANARY, "", status.canary),
     ):
         if cycle is not None:
-            duration.add_metric([kind.value], cycle.seconds)
-            last_ok.add_metric([kind.value], 1 if cycle.ok else 0)
+            duration.add_metric([kind.value, name], cycle.seconds)
+            last_ok.add_metric([kind.value, name], 1 if cycle.ok else 0)
     yield duration
     yield last_ok
 
@@ -181,13 +187,14 @@ def _store_metrics(db: Engine, now: datetime) -> Iterator[Metric]:
                 select(NotificationRow.status, func.count()).group_by(col(NotificationRow.status))
             ).all()
         )
-        succeeded = dict(
-            session.exec(
-                select(CycleRow.kind, func.max(CycleRow.finished_at))
+        succeeded = {
+            (kind, mailbox or ""): finished
+            for kind, mailbox, finished in session.exec(
+                select(CycleRow.kind, CycleRow.mailbox, func.max(CycleRow.finished_at))
                 .where(col(CycleRow.ok))
-                .group_by(col(CycleRow.kind))
+                .group_by(col(CycleRow.kind), col(CycleRow.mailbox))
             ).all()
-        )
+        }
     yield _by_label(
         "requests", "approval requests by status", "status", requests, list(RequestStatus)
     )
@@ -204,18 +211,19 @@ def _store_metrics(db: Engine, now: datetime) -> Iterator[Metric]:
     )  # fmt: skip
     success = GaugeMetricFamily(
         f"{PREFIX}_cycle_last_success_timestamp_seconds",
-        "when the last successful cycle of each kind ended (Unix time; kept 7 days)",
-        labels=["kind"],
+        "when the last successful cycle of each kind (and each mailbox's poll) ended "
+        "(Unix time; kept 7 days)",
+        labels=["kind", "mailbox"],
     )
     since = GaugeMetricFamily(
         f"{PREFIX}_cycle_seconds_since_last_success",
-        "seconds since the last successful cycle of each kind ended (poll, dispatch, "
-        "timers, canary, reload); absent when none in the last 7 days",
-        labels=["kind"],
+        "seconds since the last successful cycle of each kind (and each mailbox's poll) "
+        "ended (poll, dispatch, timers, canary, reload); absent when none in 7 days",
+        labels=["kind", "mailbox"],
     )
-    for kind, finished in sorted(succeeded.items()):
-        success.add_metric([kind], finished.timestamp())
-        since.add_metric([kind], max(0.0, (now - finished).total_seconds()))
+    for (kind, mailbox), finished in sorted(succeeded.items()):
+        success.add_metric([kind, mailbox], finished.timestamp())
+        since.add_metric([kind, mailbox], max(0.0, (now - finished).total_seconds()))
     yield success
     yield since
     due = GaugeMetricFamily(

@@ -76,3 +76,27 @@ def smtp_relay_factory(dovecot_server: DovecotServer) -> Iterator[RelayFactory]:
     yield start
     for relay in relays:
         relay.stop()
+
+
+# What Dovecot announces after login, less IDLE: a server that cannot push.
+CAPABILITIES_WITHOUT_IDLE = (
+    "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE LITERAL+ NAMESPACE UNSELECT CHILDREN "
+    "UIDPLUS MOVE LIST-EXTENDED ESEARCH SEARCHRES SPECIAL-USE"
+)
+
+
+@pytest.fixture
+def own_dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DovecotServer]:
+    """A Dovecot of this test's own, which it may restart (plain, password ``secret``)."""
+    with DovecotServer(tmp_path_factory.mktemp("dovecot-own"), password=PASSWORD) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def dovecot_without_idle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DovecotServer]:
+    """Dovecot that does not offer IDLE (its capabilities say so)."""
+    folder = tmp_path_factory.mktemp("dovecot-no-idle")
+    with DovecotServer(
+        folder, password=PASSWORD, imap_capability=CAPABILITIES_WITHOUT_IDLE
+    ) as server:
+        yield server

@@ -165,3 +165,69 @@ def _http_status(code: int) -> bytes:
     reason = HTTPStatus(code).phrase  # the standard phrase, so clients' messages read as usual
     extra = 'Proxy-Authenticate: Basic realm="test"\r\n' if code == 407 else ""
     return f"HTTP/1.1 {code} {reason}\r\n{extra}Content-Length: 0\r\n\r\n".encode()
+
+
+class CuttingTunnel(BackgroundServer):
+    """A plain TCP tunnel to ``target`` whose open connections a test can cut (both ends
+    closed at once, as a server crash or a reset does) or freeze (kept open, nothing
+    passed on: a connection that died without a word, as behind a NAT that forgot it).
+    Connections opened after either go through normally."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        super().__init__()
+        self._target = (target_host, target_port)
+        self._open: set[asyncio.Task[None]] = set()
+        self._frozen: set[asyncio.StreamWriter] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream = await asyncio.open_connection(*self._target)
+        task = asyncio.current_task()
+        assert task is not None
+        self._open.add(task)  # type: ignore[arg-type]
+        self._writers.add(writer)
+        try:
+            await asyncio.gather(
+                self._pass(reader, upstream[1], writer), self._pass(upstream[0], writer, writer)
+            )
+        finally:
+            self._open.discard(task)  # type: ignore[arg-type]
+            self._writers.discard(writer)
+            upstream[1].close()
+
+    async def _pass(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        client: asyncio.StreamWriter,
+    ) -> None:
+        while data := await reader.read(65536):
+            if client in self._frozen:
+                continue  # swallowed: neither side hears the other
+            writer.write(data)
+            await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()
+
+    def cut(self) -> int:
+        """Close every open connection; returns how many there were."""
+        assert self._loop is not None
+
+        async def cut_all() -> int:
+            tasks = list(self._open)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            return len(tasks)
+
+        return asyncio.run_coroutine_threadsafe(cut_all(), self._loop).result(5)
+
+    def freeze(self) -> int:
+        """Stop passing bytes on every open connection, leaving them open; returns how many."""
+        assert self._loop is not None
+
+        async def freeze_all() -> int:
+            self._frozen |= self._writers
+            return len(self._writers)
+
+        return asyncio.run_coroutine_threadsafe(freeze_all(), self._loop).result(5)
