@@ -125,9 +125,7 @@ def run_recorded(
     try:
         result = work()
     except Exception as exc:
-        _record_quietly(
-            db, kind, started, finished(), error=f"{exc}" or repr(exc), mailbox=mailbox
-        )
+        _record_quietly(db, kind, started, finished(), error=f"{exc}" or repr(exc), mailbox=mailbox)
         raise
     _record_quietly(db, kind, started, finished(), summary=str(result), mailbox=mailbox)
     return result

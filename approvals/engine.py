@@ -19,14 +19,15 @@ from typing import Any
 
 from approvals import requests
 from approvals.callbacks import CallbackDelivery, DecisionCallback
+from approvals.cursors import StoredCursors
 from approvals.cycles import CycleKind, recorded
-from approvals.errors import ApprovalError, SchemaOutdated
+from approvals.errors import SchemaOutdated
 from approvals.inbox.inboxes import Inboxes
 from approvals.mails import missing_mail_templates
 from approvals.models import ApprovalRequest, Event, NotificationLog
 from approvals.operations import Operations
 from approvals.outbox import SenderPool, dispatch_due
-from approvals.reports import DispatchReport, ProcessReport, combined
+from approvals.reports import DispatchReport, ProcessReport
 from approvals.selftest import probe_configuration
 from approvals.settings import EngineSettings
 from approvals.store import SchemaStatus, open_database, schema_state
@@ -35,9 +36,9 @@ from approvals.workflow.history import EventCallback, EventFeed, events_of
 from approvals.workflow.timers import TimerReport, expire_due, run_timers
 from mailio.compose import Attachment
 from mailio.config import RetrySettings
-from mailio.errors import ConfigError, MailIOError
+from mailio.errors import ConfigError
 from mailio.factory import build_mailbox, build_sender
-from mailio.inbound.base import Mailbox
+from mailio.inbound.base import CursorStore, Mailbox
 from mailio.inbound.wakeup import Arrival, Wakeup
 from mailio.outbound.base import Sender
 from mailio.probe import ProbeStep
@@ -70,9 +71,11 @@ class ApprovalEngine:
         _check_templates(settings)
         self._settings = settings
         self._clock = clock
-        self._mailbox_factory = mailbox_factory or _configured_mailbox
         self._db = open_database(
             settings.store.url, base_dir=settings.base_dir, config_path=settings.config_path
+        )
+        self._mailbox_factory = mailbox_factory or partial(
+            _configured_mailbox, cursors=StoredCursors(self._db, clock)
         )
         self._callbacks = CallbackDelivery(self._db, clock)
         self._events = EventFeed(self._db)
@@ -158,20 +161,12 @@ class ApprovalEngine:
 
     def process_replies(self, mailbox: str | None = None) -> ProcessReport:
         """One poll cycle: read at most ``max_messages`` replies of ``mailbox`` (a name in
-        ``settings.mailboxes``) and apply them; of each mailbox in turn when None. A
-        mailbox that fails does not stop the others; its error is raised after them."""
+        ``settings.mailboxes``) and apply them; of each mailbox in turn when None."""
         expire_due(self._db, self._settings, self._clock())
-        names = [mailbox] if mailbox is not None else list(self._settings.mailboxes)
-        reports, failure = [], None
-        for name in names:
-            try:
-                reports.append(self._inboxes.poll(self._settings, name))
-            except (MailIOError, ApprovalError) as exc:  # raised once the others had a turn
-                failure = failure or exc
-        self._after_commit()  # the decisions are committed, whatever the mailbox did
-        if failure is not None:
-            raise failure
-        return combined(reports)
+        try:
+            return self._inboxes.poll_each(self._settings, mailbox)
+        finally:
+            self._after_commit()  # the decisions are committed, whatever the mailbox did
 
     def wait_for_replies(self, mailbox: str, timeout: float, wakeup: Wakeup) -> Arrival:
         """Wait until ``mailbox``'s server announces new mail (IMAP IDLE), ``wakeup`` is
@@ -291,8 +286,9 @@ def _check_templates(settings: EngineSettings) -> None:
         )
 
 
-def _configured_mailbox(settings: EngineSettings) -> Mailbox:
-    return build_mailbox(settings.servers[settings.inbound.server], settings.inbound.folder)
+def _configured_mailbox(settings: EngineSettings, cursors: CursorStore) -> Mailbox:
+    inbound = settings.inbound
+    return build_mailbox(settings.servers[inbound.server], inbound.folder, cursors)
 
 
 def _configured_senders(settings: EngineSettings) -> list[Sender]:

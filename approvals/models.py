@@ -230,6 +230,16 @@ class CycleRow(SQLModel, table=True):
     mailbox: str | None = None  # a poll's mailbox ("default": [inbound]; None before 0006)
 
 
+class MailboxCursorRow(SQLModel, table=True):
+    """A mailbox's place in its folder, kept from run to run (a Graph delta link)."""
+
+    __tablename__ = "mailbox_cursor"
+
+    key: str = Field(primary_key=True)  # chosen by the mailbox (its server, user and folder)
+    value: str
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
 @dataclass(frozen=True)
 class Decision:
     approver: str  # who decided

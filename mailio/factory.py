@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from mailio.config import MemoryServer, OAuth2Settings, ServerSettings, TimeoutSettings
 from mailio.errors import ConfigError
-from mailio.inbound.base import Mailbox
+from mailio.inbound.base import CursorStore, Mailbox
 from mailio.outbound.base import Sender
 
 if TYPE_CHECKING:
@@ -65,7 +65,11 @@ def build_sender(server: ServerSettings) -> Sender:
     raise ConfigError(f"[servers.{server.name}] type: {server.type} servers cannot send mail")
 
 
-def build_mailbox(server: ServerSettings, folder: str) -> Mailbox:
+def build_mailbox(
+    server: ServerSettings, folder: str, cursors: CursorStore | None = None
+) -> Mailbox:
+    """The mailbox of ``folder`` on ``server``; ``cursors`` keeps a Graph mailbox's delta
+    link from run to run."""
     if server.type == "imap":
         from mailio.inbound.imap import ImapMailbox
 
@@ -73,7 +77,9 @@ def build_mailbox(server: ServerSettings, folder: str) -> Mailbox:
     if server.type == "graph":
         from mailio.inbound.graph import GraphMailbox
 
-        return GraphMailbox.from_settings(server, folder, token_provider=_token_provider(server))
+        return GraphMailbox.from_settings(
+            server, folder, token_provider=_token_provider(server), cursors=cursors
+        )
     if server.type == "memory":
         from mailio.inbound.memory import MemoryMailbox
 

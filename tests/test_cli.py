@@ -308,7 +308,7 @@ def test_status_healthy_then_unhealthy_and_poll_exit_status(
     assert "reply folder  0 message(s) waiting" in healthy
     assert "last canary   no canary yet" in healthy
 
-    def unreachable(settings: object) -> object:
+    def unreachable(settings: object, **_: object) -> object:
         raise MailboxError("cannot select folder 'INBOX' on imap.example.test: NO [NONEXISTENT]")
 
     monkeypatch.setattr("approvals.engine._configured_mailbox", unreachable)

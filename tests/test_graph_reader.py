@@ -24,6 +24,7 @@ import pytest
 
 from mailio.config import GraphServer
 from mailio.errors import MailboxError, TransportError
+from mailio.inbound.base import CursorStore
 from mailio.inbound.graph import GraphMailbox
 
 TOKEN = "graph-access-token-value"
@@ -48,17 +49,57 @@ class FakeGraph:
         self.requests: list[httpx.Request] = []
         self.throttle: list[str] = []  # Retry-After values for the next calls, in order
         self.sizes_listed = True  # False: a message store without PR_MESSAGE_SIZE
+        self.seq = 0  # the change log behind delta queries
+        self.changes: list[tuple[int, str, str]] = []  # (seq, folder, message id)
+        self.expired: set[int] = set()  # delta tokens Graph no longer knows
 
     def add(self, folder: str, *ids: str, body: str = "APPROVE\r\n") -> None:
         for key in ids:
+            self._changed(folder, key)
             self.folders[folder][key] = (
                 f"Message-ID: <{key}@contoso.com>\r\nFrom: Alice <alice@contoso.com>\r\n"
                 f"Subject: reply {key}\r\n\r\n{body}"
             )
 
+    def _changed(self, folder: str, key: str) -> None:
+        self.seq += 1
+        self.changes.append((self.seq, folder, key))
+
+    def delta(self, request: httpx.Request, folder: str) -> httpx.Response:
+        """messages/delta: a round lists the folder, a delta token answers what changed
+        since (``@removed`` for what left it); pages as the Prefer header asks."""
+        params = request.url.params
+        present = self.folders[folder]
+        if "$deltatoken" in params:
+            since = int(params["$deltatoken"])
+            if since in self.expired:
+                return self.reply(410, {"error": {"code": "SyncStateNotFound"}})
+            keys = list(dict.fromkeys(k for n, f, k in self.changes if n > since and f == folder))
+            items: list[dict[str, object]] = [
+                self.listed(k, present[k], params.get("$expand"))
+                if k in present
+                else {"id": k, "@removed": {"reason": "deleted"}}
+                for k in keys
+            ]
+            at = self.seq
+        else:
+            start, _, at_text = params.get("$skiptoken", f"0:{self.seq}").partition(":")
+            at = int(at_text)
+            items = [self.listed(k, present[k], "size") for k in present]
+            items = items[int(start) :]
+        size = int(request.headers.get("Prefer", "odata.maxpagesize=10").partition("=")[2])
+        body: dict[str, object] = {"value": items[:size]}
+        base = str(request.url.copy_with(params=None))
+        if len(items) > size:
+            skipped = int(params.get("$skiptoken", "0:0").partition(":")[0]) + size
+            body["@odata.nextLink"] = f"{base}?$skiptoken={skipped}:{at}"
+        else:
+            body["@odata.deltaLink"] = f"{base}?$deltatoken={at}"
+        return self.reply(200, body)
+
     def listed(self, key: str, mime: str, expand: str | None) -> dict[str, object]:
-        item: dict[str, object] = {"id": key}
-        if expand == "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08')":
+        item: dict[str, object] = {"id": key, "receivedDateTime": f"2026-12-01T{key}"}
+        if expand in ("size", "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08')"):
             size = [{"id": "Integer 0xe08", "value": str(len(mime.encode()))}]
             item["singleValueExtendedProperties"] = size if self.sizes_listed else []
         return item
@@ -91,6 +132,8 @@ class FakeGraph:
             return self.reply(200, {"value": found})
         if parts[0] == "mailFolders" and len(parts) == 2:
             return self.reply(200, {"totalItemCount": len(self.folders[parts[1]])})
+        if parts[0] == "mailFolders" and parts[2:] == ["messages", "delta"]:
+            return self.delta(request, parts[1])
         if parts[0] == "mailFolders" and parts[2] == "messages":
             messages = self.folders[parts[1]]
             ids = list(messages)
@@ -122,10 +165,13 @@ class FakeGraph:
                 return self.reply(200, {"id": key, "internetMessageHeaders": pairs})
             if method == "DELETE":
                 del self.folders[folder][key]
+                self._changed(folder, key)
                 return httpx.Response(204)
             if method == "POST" and parts[2:] == ["move"]:
                 target = json.loads(request.content)["destinationId"]
                 self.folders[target][key] = self.folders[folder].pop(key)
+                self._changed(folder, key)
+                self._changed(target, key)
                 return self.reply(201, {"id": key})
         return self.reply(400, {"error": {"code": "BadRequest", "message": f"unhandled {path}"}})
 
@@ -145,6 +191,7 @@ def mailbox(
     sleeps: list[float],
     folder: str = "INBOX",
     max_message_bytes: int | None = None,
+    cursors: CursorStore | None = None,
 ) -> GraphMailbox:
     return GraphMailbox(
         SERVER,
@@ -154,6 +201,7 @@ def mailbox(
         sleep=sleeps.append,
         max_wait_seconds=60,
         max_message_bytes=max_message_bytes,
+        cursors=cursors,
     )
 
 
@@ -353,3 +401,120 @@ def test_from_settings_builds_a_mailbox_without_network(graph, sleeps):
     assert box.folder == "Approval Replies" and "approvals@contoso.com" in repr(box)
     assert "client_secret" not in repr(box)
     box.close()
+
+
+class DictCursors:
+    """A CursorStore in a dict (the engine's is its database: tests/test_cursors.py)."""
+
+    def __init__(self) -> None:
+        self.saved: dict[str, str | None] = {}
+
+    def load(self, key: str) -> str | None:
+        return self.saved.get(key)
+
+    def save(self, key: str, value: str | None) -> None:
+        self.saved[key] = value
+
+
+def _asked(graph: FakeGraph) -> list[str]:
+    """What each request after the first listed: "list", "round", "changes" (delta token)."""
+    kinds = []
+    for request in graph.requests:
+        path, params = request.url.path, request.url.params
+        if path.endswith("/messages/delta"):
+            kinds.append("changes" if "$deltatoken" in params else "round")
+        elif path.endswith("/messages"):
+            kinds.append("list")
+    return kinds
+
+
+def test_once_the_backlog_is_read_a_batch_asks_only_for_what_changed(graph, sleeps):
+    graph.add("inbox", "m1", "m2")
+    box = mailbox(graph, sleeps)
+    first = box.fetch_batch(10)
+    box.delete([m.key for m in first])
+    graph.add("inbox", "m3")
+
+    second = box.fetch_batch(10)
+    box.delete([m.key for m in second])
+    graph.add("inbox", "m4")
+    third = box.fetch_batch(10)
+
+    assert [[m.key for m in batch] for batch in (first, second, third)] == [
+        ["m1", "m2"],
+        ["m3"],
+        ["m4"],
+    ]
+    assert _asked(graph) == ["list", "round", "changes"]
+    [changes] = [r for r in graph.requests if "$deltatoken" in r.url.params]
+    assert changes.headers["Prefer"] == "odata.maxpagesize=100"
+
+
+def test_a_backlog_is_listed_batch_by_batch_before_the_changes_are_asked(graph, sleeps):
+    graph.add("inbox", "m1", "m2", "m3")
+    box = mailbox(graph, sleeps)
+
+    first = box.fetch_batch(2)
+    box.delete([m.key for m in first])
+    second = box.fetch_batch(2)
+
+    assert [m.key for m in second] == ["m3"]
+    assert _asked(graph) == ["list", "list"]
+
+
+def test_a_message_left_in_the_folder_is_read_again_and_a_removed_one_is_not(graph, sleeps):
+    box = mailbox(graph, sleeps)
+    assert box.fetch_batch(10) == []
+    graph.add("inbox", "kept", "taken")
+
+    assert [m.key for m in box.fetch_batch(10)] == ["kept", "taken"]
+    del graph.folders["inbox"]["taken"]  # another instance took it
+    graph._changed("inbox", "taken")
+
+    assert [m.key for m in box.fetch_batch(10)] == ["kept"]
+
+
+def test_the_delta_link_is_kept_and_a_restarted_mailbox_resumes_from_it(graph, sleeps):
+    cursors = DictCursors()
+    box = mailbox(graph, sleeps, cursors=cursors)
+    box.fetch_batch(10)
+    box.fetch_batch(10)  # a round: its delta link is kept
+    box.close()
+    [link] = cursors.saved.values()
+    assert link is not None and "$deltatoken=" in link
+    graph.add("inbox", "while-down")
+
+    again = mailbox(graph, sleeps, cursors=cursors)
+    first = again.fetch_batch(10)  # the folder, listed: it holds the new message
+    graph.requests.clear()
+    again.delete([m.key for m in first])
+    graph.add("inbox", "after")
+    second = again.fetch_batch(10)
+
+    assert [m.key for m in first] == ["while-down"]
+    assert [m.key for m in second] == ["after"]
+    assert _asked(graph) == ["changes"]  # no new round: the kept link
+
+
+def test_a_delta_link_graph_no_longer_knows_starts_a_new_round(graph, sleeps):
+    cursors, key = DictCursors(), f"graph delta {USER} INBOX"
+    cursors.saved[key] = f"{USER}/mailFolders/inbox/messages/delta?$deltatoken=0"
+    graph.expired.add(0)
+    box = mailbox(graph, sleeps, cursors=cursors)
+    box.fetch_batch(10)
+    graph.add("inbox", "m1")
+
+    assert [m.key for m in box.fetch_batch(10)] == ["m1"]
+    assert _asked(graph) == ["list", "changes", "round"]
+    assert "$deltatoken=0" not in (cursors.saved[key] or "")
+
+
+def test_a_round_of_many_pages_stops_once_the_batch_is_full(graph, sleeps):
+    box = mailbox(graph, sleeps)
+    box.fetch_batch(5)
+    graph.add("inbox", *(f"m{n:03}" for n in range(250)))
+
+    batch = box.fetch_batch(5)
+
+    assert [m.key for m in batch] == ["m000", "m001", "m002", "m003", "m004"]
+    assert _asked(graph) == ["list", "round"]  # one page of 100, not three

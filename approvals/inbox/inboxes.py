@@ -15,10 +15,12 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from approvals.cycles import CycleKind, run_recorded
+from approvals.errors import ApprovalError
 from approvals.inbox.polling import MailboxPool, poll_mailbox, process_report
-from approvals.reports import ProcessReport
+from approvals.reports import ProcessReport, combined
 from approvals.settings import EngineSettings, mailbox_table
 from approvals.store import exclusive
+from mailio.errors import MailIOError
 from mailio.inbound.base import Mailbox, WaitingMailbox
 from mailio.inbound.wakeup import Arrival, Wakeup
 
@@ -41,6 +43,20 @@ class Inboxes:
         self._pools: dict[str, MailboxPool] = {}
         self._pools_lock = threading.Lock()  # watchers of several mailboxes start at once
         self._cannot_wait: set[str] = set()  # told once: its server has no IDLE
+
+    def poll_each(self, settings: EngineSettings, name: str | None) -> ProcessReport:
+        """A poll cycle of mailbox ``name``, or of each in turn (None). A mailbox that
+        fails does not stop the others; the first error is raised after them."""
+        names = [name] if name is not None else list(settings.mailboxes)
+        reports, failure = [], None
+        for each in names:
+            try:
+                reports.append(self.poll(settings, each))
+            except (MailIOError, ApprovalError) as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+        return combined(reports)
 
     def poll(self, settings: EngineSettings, name: str) -> ProcessReport:
         """One poll cycle of mailbox ``name``: at most ``max_messages`` replies applied;

@@ -99,6 +99,19 @@ class RestorableMailbox(Protocol):
         ...
 
 
+class CursorStore(Protocol):
+    """Where a mailbox keeps its place in a folder from run to run (a Graph delta link),
+    under a key of its own choosing. The engine keeps them in its database."""
+
+    def load(self, key: str) -> str | None:
+        """The value saved under ``key``; None when there is none."""
+        ...
+
+    def save(self, key: str, value: str | None) -> None:
+        """Keep ``value`` under ``key`` (None: forget it)."""
+        ...
+
+
 @runtime_checkable
 class WaitingMailbox(Protocol):
     """A mailbox whose server can announce new mail (IMAP IDLE), so that a reply is read

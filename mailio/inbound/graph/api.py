@@ -53,11 +53,11 @@ class GraphApi:
     def call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One Graph call, waiting out throttling; connection failures raise TransportError."""
         attempt = 1
+        extra_headers = kwargs.pop("headers", {})
         while True:
             with mapped_http_errors(f"Microsoft Graph ({self.name}): {method}", kind="transport"):
-                response = self._client.request(
-                    method, url, headers={"Authorization": f"Bearer {self.token()}"}, **kwargs
-                )
+                headers = {"Authorization": f"Bearer {self.token()}", **extra_headers}
+                response = self._client.request(method, url, headers=headers, **kwargs)
             if response.status_code not in THROTTLED or attempt >= self._retry.max_attempts:
                 return response
             advised = parse_retry_after(response.headers.get("Retry-After"))

@@ -9,8 +9,9 @@ import httpx
 
 from mailio.config import GRAPH_SCOPE, GraphServer
 from mailio.http import build_http_client
-from mailio.inbound.base import FetchedMessage
+from mailio.inbound.base import CursorStore, FetchedMessage
 from mailio.inbound.graph.api import GraphApi
+from mailio.inbound.graph.delta import DeltaPosition, read_changes
 from mailio.inbound.graph.folders import GraphFolders
 from mailio.inbound.graph.messages import (
     fetched_message,
@@ -31,6 +32,10 @@ class GraphMailbox:
     The mailbox owns ``http_client`` and closes it in :meth:`close`. Messages
     over ``max_message_bytes`` are returned with their header only (see
     :mod:`mailio.inbound.base`).
+
+    Batches list the folder, oldest first, until one finds fewer messages than it may
+    take (the folder's backlog is read); from then on they ask only for changes (a
+    delta query, :mod:`.delta`), whose link ``cursors`` keeps from run to run.
     """
 
     def __init__(
@@ -43,6 +48,7 @@ class GraphMailbox:
         sleep: Callable[[float], None] = time.sleep,
         max_wait_seconds: float = 60.0,
         max_message_bytes: int | None = None,
+        cursors: CursorStore | None = None,
     ) -> None:
         self.name = server.name or "graph"
         self.folder = folder
@@ -57,6 +63,9 @@ class GraphMailbox:
             max_wait=max_wait_seconds,
         )
         self._folders = GraphFolders(self._api)
+        self._cursors = cursors
+        self._cursor_key = f"graph delta {self._api.user_url} {folder}"
+        self._delta: DeltaPosition | None = None  # None: the backlog is being listed
 
     @classmethod
     def from_settings(
@@ -67,6 +76,7 @@ class GraphMailbox:
         http_client: httpx.Client | None = None,
         token_provider: Callable[[], str] | None = None,
         max_message_bytes: int | None = None,
+        cursors: CursorStore | None = None,
     ) -> GraphMailbox:
         """A mailbox with the server's timeouts and proxy, and tokens from its [oauth2] table."""
         client = http_client or build_http_client(server.timeouts, server.proxy)
@@ -80,6 +90,7 @@ class GraphMailbox:
             http_client=client,
             token_provider=token_provider,
             max_message_bytes=max_message_bytes,
+            cursors=cursors,
         )
 
     # --- Mailbox protocol ----------------------------------------------------------------
@@ -87,17 +98,14 @@ class GraphMailbox:
     def fetch_batch(self, limit: int) -> list[FetchedMessage]:
         if limit <= 0:
             return []
-        url = f"{self._folder_url()}/messages"
-        listed: list[tuple[str, int | None]] = []
-        for page in self._api.pages(url, listing_query(limit), f"list folder {self.folder!r}"):
-            listed += [listed_message(item) for item in page]
-            if len(listed) >= limit:
-                break
+        listed = self._new_messages(limit)
         fetched = []
-        for key, size in listed[:limit]:
+        for key, size in listed:
             message = self._fetch(key, size)
             if message is not None:  # None: deleted since it was listed, e.g. by another worker
                 fetched.append(message)
+            else:
+                self._disposed([key])
         return fetched
 
     def delete(self, keys: Sequence[str]) -> None:
@@ -105,6 +113,7 @@ class GraphMailbox:
             response = self._api.call("DELETE", self._api.message_url(key))
             if response.status_code != 404:  # already gone is what we wanted
                 self._api.check(response, f"delete message {key}")
+            self._disposed([key])
 
     def move(self, keys: Sequence[str], folder: str) -> None:
         if not keys:
@@ -117,6 +126,7 @@ class GraphMailbox:
                 f"move message {key} to {folder!r}",
                 json={"destinationId": destination},
             )
+            self._disposed([key])
 
     def count(self) -> int:
         data = self._api.call_json(
@@ -157,6 +167,32 @@ class GraphMailbox:
 
     def _folder_url(self) -> str:
         return self._api.folder_url(self._folders.folder_id(self.folder, create=False))
+
+    # --- which messages ---------------------------------------------------------------------
+
+    def _new_messages(self, limit: int) -> list[tuple[str, int | None]]:
+        """(id, size) of the batch: listed while the backlog lasts, then from the changes."""
+        folder_url = self._folder_url()
+        if self._delta is None:
+            items = []
+            query = listing_query(limit)
+            for page in self._api.pages(f"{folder_url}/messages", query, f"list {self.folder!r}"):
+                items += page
+                if len(items) >= limit:
+                    break
+            if len(items) < limit:  # the whole backlog: from the next batch on, the changes
+                link = self._cursors.load(self._cursor_key) if self._cursors is not None else None
+                self._delta = DeltaPosition(link)
+                self._delta.take({"value": items})  # those still here are read again if kept
+            return [listed_message(item) for item in items[:limit]]
+        read_changes(self._api, folder_url, self._delta, limit, self.folder)
+        if self._cursors is not None:
+            self._cursors.save(self._cursor_key, self._delta.link)
+        return self._delta.oldest(limit)
+
+    def _disposed(self, keys: list[str]) -> None:
+        if self._delta is not None:
+            self._delta.disposed(keys)
 
     # --- messages --------------------------------------------------------------------------
 

@@ -9,13 +9,15 @@ from mailio.inbound.base import FetchedMessage, header_block
 
 SIZE_PROPERTY = 0x0E08  # PR_MESSAGE_SIZE; Graph answers with its id as "Integer 0xe08"
 PAGE_SIZE_CAP = 1000  # Graph's largest $top for messages
+# The listed messages' sizes, as their MAPI property (Graph v1.0 has no size property).
+SIZE_EXPAND = "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08')"
 
 
 def listing_query(limit: int) -> dict[str, str]:
     """The query listing a folder's oldest ``limit`` messages: id, age and size only."""
     return {
         "$select": "id,receivedDateTime",
-        "$expand": "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08')",
+        "$expand": SIZE_EXPAND,
         "$orderby": "receivedDateTime asc",
         "$top": str(min(limit, PAGE_SIZE_CAP)),
     }
