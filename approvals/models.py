@@ -230,6 +230,17 @@ class CycleRow(SQLModel, table=True):
     mailbox: str | None = None  # a poll's mailbox ("default": [inbound]; None before 0006)
 
 
+class InboxClaimRow(SQLModel, table=True):
+    """A reply message one engine instance has taken, until ``until`` (approvals.inbox.claims)."""
+
+    __tablename__ = "inbox_claim"
+
+    mailbox: str = Field(primary_key=True)  # the mailbox's server and folder
+    key: str = Field(primary_key=True)  # the message's key there (an IMAP UID)
+    owner: str  # the engine instance that holds it (a random id per process)
+    until: datetime = Field(sa_type=UtcDateTime)
+
+
 class MailboxCursorRow(SQLModel, table=True):
     """A mailbox's place in its folder, kept from run to run (a Graph delta link)."""
 

@@ -40,7 +40,7 @@ from scheduler.cli import main as cli
 from tests.engine_setup import SECRET
 from tests.stores import postgres_url  # noqa: F401  (fixture)
 
-HEAD = "0007"
+HEAD = "0008"
 
 CONFIG = f"""
 [store]

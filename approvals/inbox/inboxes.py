@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 
@@ -16,12 +17,13 @@ from sqlalchemy.engine import Engine
 
 from approvals.cycles import CycleKind, run_recorded
 from approvals.errors import ApprovalError
+from approvals.inbox.claims import StoredClaims
 from approvals.inbox.polling import MailboxPool, poll_mailbox, process_report
 from approvals.reports import ProcessReport, combined
 from approvals.settings import EngineSettings, mailbox_table
 from approvals.store import exclusive
 from mailio.errors import MailIOError
-from mailio.inbound.base import Mailbox, WaitingMailbox
+from mailio.inbound.base import ArbitratedMailbox, Mailbox, WaitingMailbox
 from mailio.inbound.wakeup import Arrival, Wakeup
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,9 @@ class Inboxes:
         self._pools: dict[str, MailboxPool] = {}
         self._pools_lock = threading.Lock()  # watchers of several mailboxes start at once
         self._cannot_wait: set[str] = set()  # told once: its server has no IDLE
+        # Several instances can share a store only on PostgreSQL (SQLite: one, by design).
+        self._shared = db.dialect.name == "postgresql"
+        self._instance = uuid.uuid4().hex  # whose claims are whose
 
     def poll_each(self, settings: EngineSettings, name: str | None) -> ProcessReport:
         """A poll cycle of mailbox ``name``, or of each in turn (None). A mailbox that
@@ -62,14 +67,22 @@ class Inboxes:
         """One poll cycle of mailbox ``name``: at most ``max_messages`` replies applied;
         recorded as that mailbox's cycle."""
         mine = settings.for_mailbox(name)
+        inbound = mine.inbound
+        folder = f"{inbound.server} {inbound.folder}"
 
         def cycle() -> ProcessReport:
-            inbound = mine.inbound
-            with exclusive(self._db, f"poll {inbound.server} {inbound.folder}") as ours:
-                if not ours:
-                    log.info("another instance is polling %s now; skipping", inbound.folder)
-                    return ProcessReport(problems=("another instance was polling this folder",))
-                with self._pool(name).borrowed(mine) as box:
+            with self._pool(name).borrowed(mine) as box:
+                if self._shared and isinstance(box, ArbitratedMailbox):
+                    # Instances share the folder message by message (approvals.inbox.claims).
+                    claims = StoredClaims(self._db, folder, self._instance, self._clock)
+                    box.arbiter = claims
+                    judgements, problems = poll_mailbox(self._db, mine, box, self._clock())
+                    claims.release([judgement.key for judgement in judgements])
+                    return process_report(judgements, problems)
+                with exclusive(self._db, f"poll {folder}") as ours:
+                    if not ours:
+                        log.info("another instance is polling %s now; skipping", inbound.folder)
+                        return ProcessReport(problems=("another instance was polling this folder",))
                     judgements, problems = poll_mailbox(self._db, mine, box, self._clock())
             return process_report(judgements, problems)
 

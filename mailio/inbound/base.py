@@ -99,6 +99,28 @@ class RestorableMailbox(Protocol):
         ...
 
 
+class Arbiter(Protocol):
+    """Which messages of a folder this worker takes, when several workers (engine
+    instances) read one folder: each message goes to one worker at a time, for a lease."""
+
+    def claim(self, keys: Sequence[str], limit: int) -> list[str]:
+        """Of ``keys`` (oldest first), the first ``limit`` no other worker holds, now held
+        by this one for a lease; the others are left out."""
+        ...
+
+    def release(self, keys: Sequence[str]) -> None:
+        """Done with these (deleted, moved, or left for another try)."""
+        ...
+
+
+@runtime_checkable
+class ArbitratedMailbox(Protocol):
+    """A mailbox that asks its ``arbiter`` (None: takes everything) before it fetches a
+    batch. A separate protocol, so that mailboxes written without it still are Mailboxes."""
+
+    arbiter: Arbiter | None
+
+
 class CursorStore(Protocol):
     """Where a mailbox keeps its place in a folder from run to run (a Graph delta link),
     under a key of its own choosing. The engine keeps them in its database."""

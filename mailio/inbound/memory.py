@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from email.parser import BytesHeaderParser
 
 from mailio.errors import MailboxError
-from mailio.inbound.base import FetchedMessage, header_block, same_message_id
+from mailio.inbound.base import Arbiter, FetchedMessage, header_block, same_message_id
 from mailio.inbound.wakeup import Arrival, Wakeup
 
 _FOLDERS: dict[str, dict[str, dict[str, bytes]]] = {}  # server -> folder -> key -> raw
@@ -55,13 +55,18 @@ class MemoryMailbox:
         self.folder = folder
         self.max_message_bytes = max_message_bytes
         self._fetched: set[str] = set()  # keys of the last batch: not news when still there
+        self.arbiter: Arbiter | None = None  # several workers on the folder: who takes what
 
     def _folder(self, name: str) -> dict[str, bytes]:
         return _FOLDERS.setdefault(self.server, {}).setdefault(name, {})
 
     def fetch_batch(self, limit: int) -> list[FetchedMessage]:
         batch: list[FetchedMessage] = []
-        for key, raw in sorted(self._folder(self.folder).items(), key=lambda kv: int(kv[0])):
+        present = sorted(self._folder(self.folder).items(), key=lambda kv: int(kv[0]))
+        if self.arbiter is not None:
+            granted = set(self.arbiter.claim([key for key, _ in present], limit))
+            present = [(key, raw) for key, raw in present if key in granted]
+        for key, raw in present:
             if len(batch) == limit:
                 break
             if self.max_message_bytes is not None and len(raw) > self.max_message_bytes:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from imapclient import IMAPClient
 
-from mailio.inbound.base import FetchedMessage
+from mailio.inbound.base import Arbiter, FetchedMessage
 from mailio.inbound.imap.responses import FETCH_HEADER, messages_in, sizes_in
 
 
@@ -21,21 +21,31 @@ class FolderPosition:
     seen: int = 0  # 0: nothing read yet, the first batch searches the whole folder
     undisposed: set[int] = field(default_factory=set)
 
-    def next_uids(self, client: IMAPClient, limit: int) -> list[int]:
-        """The oldest ``limit`` messages of the selected folder not flagged \\Deleted: a
-        ``UID SEARCH`` of the undisposed UIDs and of the next ``4 * limit`` UIDs above
-        ``seen`` (a backlog is not listed whole each batch); of all above ``seen`` only
-        when that window holds too few.
+    def next_uids(
+        self, client: IMAPClient, limit: int, arbiter: Arbiter | None = None
+    ) -> list[int]:
+        """The oldest ``limit`` messages of the selected folder not flagged \\Deleted (and,
+        with an ``arbiter``, not held by another worker): a ``UID SEARCH`` of the
+        undisposed UIDs and of the next ``4 * limit`` UIDs above ``seen`` (a backlog is
+        not listed whole each batch); of all above ``seen`` only when that window holds
+        too few.
 
         Messages someone flagged \\Deleted but did not expunge are not ours to act on;
-        UIDs ascend with age, so the undisposed come first.
+        UIDs ascend with age, so the undisposed come first. Those another worker holds
+        count as undisposed: searched again until they are gone, taken if its hold lapses.
         """
         uids = self._search(client, f"{self.seen + 1}:{self.seen + 4 * limit}")
         if len(uids) < limit:
             uids = self._search(client, f"{self.seen + 1}:*")
-        oldest = uids[:limit]
-        self.undisposed = (self.undisposed & set(uids)) | set(oldest)  # expunged by others: gone
-        self.seen = max([self.seen, *oldest])
+        if arbiter is None:
+            oldest = considered = uids[:limit]
+        else:
+            granted = {int(key) for key in arbiter.claim([str(uid) for uid in uids], limit)}
+            oldest = [uid for uid in uids if uid in granted]
+            considered = [uid for uid in uids if uid <= max(oldest)] if oldest else uids
+        # expunged by others: gone; held by others, or ours now: looked at again
+        self.undisposed = (self.undisposed & set(uids)) | set(considered)
+        self.seen = max([self.seen, *considered])
         return oldest
 
     def _search(self, client: IMAPClient, above_seen: str) -> list[int]:

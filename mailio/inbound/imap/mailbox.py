@@ -18,7 +18,7 @@ from imapclient import IMAPClient
 
 from mailio.auth import check_token_provider
 from mailio.config import ImapServer
-from mailio.inbound.base import FetchedMessage, same_message_id
+from mailio.inbound.base import Arbiter, FetchedMessage, same_message_id
 from mailio.inbound.imap.batch import FolderPosition, fetch_messages
 from mailio.inbound.imap.expunge import expunge, finish_interrupted_deletes
 from mailio.inbound.imap.idle import wait_in_idle
@@ -54,6 +54,7 @@ class ImapMailbox:
         self.server = server
         self.folder = folder
         self.max_message_bytes = max_message_bytes
+        self.arbiter: Arbiter | None = None  # several workers on the folder: who takes what
         self._session = ImapSession(server, token_provider)
         self.name = self._session.name
         self._selected_on: IMAPClient | None = None  # the connection that has SELECTed folder
@@ -150,7 +151,7 @@ class ImapMailbox:
         assert self._position is not None  # set by SELECT
         finish_interrupted_deletes(client, self.name, self.folder)
         seen = self._position.seen
-        uids = self._position.next_uids(client, limit)
+        uids = self._position.next_uids(client, limit, self.arbiter)
         return uids, self._position.seen != seen
 
     def _reselected_anew(self, client: IMAPClient) -> bool:
