@@ -11,7 +11,7 @@ calls, until :meth:`ApprovalEngine.close` or a reload that changes them. The wor
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -98,10 +98,7 @@ class ApprovalEngine:
         """Re-read the config file (interval, count, servers…); the store URL cannot change."""
         if self._settings.config_path is None:
             return self._settings
-        fresh = EngineSettings.load(self._settings.config_path)
-        _check_templates(fresh)
-        if fresh.store.url != self._settings.store.url:
-            log.warning("[store] url changed in %s: restart to use it", fresh.config_path)
+        fresh = _reread(self._settings)
         if (fresh.outbound, fresh.servers) != (self._settings.outbound, self._settings.servers):
             self._senders.close()
         self._settings = fresh
@@ -148,14 +145,20 @@ class ApprovalEngine:
         self._events.publish()
         return created
 
+    def request_approvals(self, specs: Iterable[Mapping[str, Any]]) -> list[ApprovalRequest]:
+        """Many ``request_approval`` calls in one transaction, cheaper per request: each
+        spec holds one call's keyword arguments (``title``, ``approvers``…). All are
+        stored or, when one fails, none. Returns the requests in the specs' order."""
+        news = requests.new_requests(self._settings, self._clock(), specs)
+        created = requests.create_requests(self._db, self._settings, news, self._clock())
+        self._events.publish()
+        return created
+
     @recorded(CycleKind.DISPATCH)
     def dispatch_pending(self, limit: int = 500) -> DispatchReport:
         """Send queued notifications that are due; returns what happened."""
-        primary = self._settings.servers[self._settings.outbound.server]
-        retry = getattr(primary, "retry", None) or RetrySettings()  # senders all have one
-        return dispatch_due(
-            self._db, self._senders.active(self._settings), retry, self._clock, limit
-        )
+        senders = self._senders.active(self._settings)
+        return dispatch_due(self._db, senders, _retry(self._settings), self._clock, limit)
 
     # ---- reading replies ----------------------------------------------------------------
 
@@ -238,11 +241,9 @@ class ApprovalEngine:
     def test_configuration(self, to: str | None = None, **options: bool) -> list[ProbeStep]:
         """Test each sender and the reply folder; ``round_trip=True``: and that mail comes
         back; ``probe_only=True``: only that (the canary). See approvals.selftest."""
-        senders = self._senders.active(self._settings)
-        mailboxes = partial(self._mailbox_factory, self._settings)
-        return probe_configuration(
-            self._settings, senders, mailboxes, self._clock(), to=to, **options
-        )
+        senders, settings = self._senders.active(self._settings), self._settings
+        mailboxes = partial(self._mailbox_factory, settings)
+        return probe_configuration(settings, senders, mailboxes, self._clock(), to=to, **options)
 
     def outbox(self, request_id: str | None = None, limit: int = 100) -> list[NotificationLog]:
         """The outgoing notification log, newest first."""
@@ -251,6 +252,22 @@ class ApprovalEngine:
     def notification_message(self, notification_id: int) -> bytes:
         """The raw message of one outbox entry (``outbox()[i].id``), as sent."""
         return requests.notification_message(self._db, notification_id)
+
+
+def _reread(current: EngineSettings) -> EngineSettings:
+    """The config file read again; the store URL cannot change without a restart."""
+    assert current.config_path is not None
+    fresh = EngineSettings.load(current.config_path)
+    _check_templates(fresh)
+    if fresh.store.url != current.store.url:
+        log.warning("[store] url changed in %s: restart to use it", fresh.config_path)
+    return fresh
+
+
+def _retry(settings: EngineSettings) -> RetrySettings:
+    """The main sender's retry settings (every sending server has them)."""
+    primary = settings.servers[settings.outbound.server]
+    return getattr(primary, "retry", None) or RetrySettings()
 
 
 def check_settings(settings: EngineSettings) -> None:

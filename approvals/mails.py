@@ -40,6 +40,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from email.utils import formataddr, parseaddr
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -48,7 +49,7 @@ from approvals.settings import OutboundSettings
 from mailio.compose import (
     Attachment,
     RenderedParts,
-    build_message,
+    compose_message,
     first_template_folder,
     missing_templates,
     render_parts,
@@ -239,7 +240,7 @@ def reference_of(token: str) -> str:
 
 def reply_address(outbound: OutboundSettings, token: str) -> str:
     """Where replies go: ``local+token@domain`` when sub-addressing is on, else the plain one."""
-    base = parseaddr(outbound.reply_to or outbound.from_address)[1]
+    base = _bare_address(outbound.reply_to or outbound.from_address)
     if not outbound.subaddress_reply_to or not outbound.reply_to:
         return base
     local, at, domain = base.partition("@")
@@ -253,8 +254,13 @@ def new_message_id(domain: str) -> str:
 
 
 def sender_domain(outbound: OutboundSettings) -> str:
-    address = parseaddr(outbound.from_address)[1]
+    address = _bare_address(outbound.from_address)
     return address.partition("@")[2] or "localhost"
+
+
+@lru_cache(maxsize=64)  # the configured addresses, parsed for every mail otherwise
+def _bare_address(value: str) -> str:
+    return parseaddr(value)[1]
 
 
 def render_request_mail(
@@ -331,7 +337,7 @@ def render_request_mail(
     to = formataddr((approver_name, approver)) if approver_name else approver
     # Ask Exchange not to send us its out-of-office answers; others still may.
     headers = {"X-Auto-Response-Suppress": "OOF, AutoReply", "Auto-Submitted": "auto-generated"}
-    message = build_message(
+    return compose_message(
         parts=parts,
         sender=outbound.from_address,
         to=to,
@@ -341,7 +347,6 @@ def render_request_mail(
         headers=headers | _thread_headers(in_reply_to, ()),
         attachments=attachments,
     )
-    return message.as_bytes()
 
 
 def render_notice_mail(
@@ -404,7 +409,7 @@ def render_notice_mail(
         plain_text_only=outbound.plain_text_only,
     )
     headers = {"X-Auto-Response-Suppress": "OOF, AutoReply", "Auto-Submitted": auto_submitted}
-    message = build_message(
+    return compose_message(
         parts=parts,
         sender=outbound.from_address,
         to=to,
@@ -413,7 +418,6 @@ def render_notice_mail(
         charset=outbound.charset,
         headers=headers | _thread_headers(in_reply_to, references),
     )
-    return message.as_bytes()
 
 
 def _thread_headers(in_reply_to: str | None, references: Sequence[str]) -> dict[str, str]:

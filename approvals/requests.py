@@ -6,19 +6,21 @@ Callers never see rows: every function returns frozen values
 
 from __future__ import annotations
 
+import json
 import uuid
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import bindparam, delete
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from approvals.errors import MessageTooLarge, RequestClosed, StoreConflict, UnknownRequest
 from approvals.models import (
+    AbsenceRow,
     ApprovalRequest,
     Decision,
     DecisionRow,
@@ -52,11 +54,19 @@ from mailio.compose import Attachment
 _REQUESTS = RequestRow.__table__  # type: ignore[attr-defined]
 _NOTIFICATIONS = NotificationRow.__table__  # type: ignore[attr-defined]
 _INSERT_REQUEST = _REQUESTS.insert()
-_INSERT_NOTIFICATION = _NOTIFICATIONS.insert().returning(_NOTIFICATIONS.c.id)
-_SET_MIME = (
-    update(_NOTIFICATIONS)
-    .where(_NOTIFICATIONS.c.id == bindparam("b_id"))
-    .values(mime=bindparam("b_mime"))
+_ASKED = (
+    select(_NOTIFICATIONS.c.approver)
+    .where(
+        _NOTIFICATIONS.c.request_id == bindparam("b_request"),
+        _NOTIFICATIONS.c.kind == NotificationKind.APPROVAL.value,
+    )
+    .order_by(_NOTIFICATIONS.c.id)
+)
+_ABSENCES = AbsenceRow.__table__  # type: ignore[attr-defined]
+_ANYONE_AWAY = (
+    select(_ABSENCES.c.id)
+    .where(_ABSENCES.c.starts_at <= bindparam("b_now"), _ABSENCES.c.ends_at > bindparam("b_now"))
+    .limit(1)
 )
 
 
@@ -163,6 +173,24 @@ def _reminder_plan(
     return {"after": after.total_seconds(), "every": every.total_seconds(), "max": count}
 
 
+def new_requests(
+    settings: EngineSettings, now: datetime, specs: Iterable[Mapping[str, Any]]
+) -> list[NewRequest]:
+    """Each spec (``request_approval``'s keyword arguments, ``title`` and ``approvers``
+    included) checked as :func:`new_request` checks one; ValueError names the spec."""
+    checked = []
+    for index, spec in enumerate(specs):
+        fields = dict(spec)
+        if "title" not in fields:
+            raise ValueError(f"specs[{index}]: no title")
+        title, approvers = fields.pop("title"), fields.pop("approvers", None)
+        try:
+            checked.append(new_request(settings, now, title, approvers, **fields))
+        except (ValueError, TypeError) as exc:  # TypeError: an argument unknown or twice
+            raise ValueError(f"specs[{index}]: {exc}") from exc
+    return checked
+
+
 def create_request(
     db: Engine, settings: EngineSettings, new: NewRequest, now: datetime
 ) -> ApprovalRequest:
@@ -171,10 +199,51 @@ def create_request(
     Asking again with the same ``external_id`` returns the first request and
     queues nothing, also when two callers race.
     """
-    if new.external_id is not None:
-        existing = find_request(db, new.external_id)
-        if existing is not None:
-            return existing
+    (created,) = create_requests(db, settings, [new], now)
+    return created
+
+
+def create_requests(
+    db: Engine, settings: EngineSettings, news: Sequence[NewRequest], now: datetime
+) -> list[ApprovalRequest]:
+    """Store requests and their first notifications in one transaction: all of them, or
+    (when one fails: a template, the store) none. Returns them in order.
+
+    An ``external_id`` already stored, or earlier in ``news``, gives the first request
+    and queues nothing, also when another caller stores it meanwhile.
+    """
+    for new in news:
+        _check_attachment_size(settings, new)
+    try:
+        return _store_all(db, settings, news, now)
+    except StoreConflict:
+        if all(new.external_id is None for new in news):
+            raise
+        # Another caller stored one of our external_ids between our check and our
+        # insert. The batch rolled back whole; stored again, it takes that request.
+        return _store_all(db, settings, news, now)
+
+
+def _store_all(
+    db: Engine, settings: EngineSettings, news: Sequence[NewRequest], now: datetime
+) -> list[ApprovalRequest]:
+    known = _stored_by_external_id(db, news, settings.policy.mode)
+    created: list[ApprovalRequest] = []
+    with transaction(db) as session:
+        connection = session.connection()  # Core: the hot path of a workflow system
+        # Absence rules are rare: one look for any in force spares one per approver.
+        anyone_away = connection.execute(_ANYONE_AWAY, {"b_now": now}).first() is not None
+        for new in news:
+            request = known.get(new.external_id) if new.external_id is not None else None
+            if request is None:
+                request = _insert_request(connection, settings, new, now, anyone_away)
+                if new.external_id is not None:
+                    known[new.external_id] = request
+            created.append(request)
+    return created
+
+
+def _check_attachment_size(settings: EngineSettings, new: NewRequest) -> None:
     size = sum(len(attachment.content) for attachment in new.attachments)
     limit = settings.outbound.max_attachment_bytes
     if size > limit:
@@ -182,6 +251,30 @@ def create_request(
             f"attachments total {size} bytes, over the {limit} bytes allowed by "
             "[outbound] max_attachment_bytes; nothing was queued"
         )
+
+
+def _stored_by_external_id(
+    db: Engine, news: Sequence[NewRequest], legacy_policy: str
+) -> dict[str, ApprovalRequest]:
+    wanted = {new.external_id for new in news if new.external_id is not None}
+    if not wanted:
+        return {}
+    with reading(db) as session:
+        rows = session.exec(
+            select(RequestRow).where(col(RequestRow.external_id).in_(sorted(wanted)))
+        ).all()
+        return {row.external_id: snapshot(session, row, legacy_policy) for row in rows}  # type: ignore[misc]
+
+
+def _insert_request(
+    connection: Connection,
+    settings: EngineSettings,
+    new: NewRequest,
+    now: datetime,
+    anyone_away: bool,
+) -> ApprovalRequest:
+    """Write one request, its history's first event and its first stage's notifications;
+    returns its snapshot."""
     request_id = uuid.uuid4().hex
     # A token outlives the deadline, so a late reply is still recognised and answered.
     expires_at = max(now + timedelta(days=settings.tokens.ttl_days), new.due_at)
@@ -195,46 +288,63 @@ def create_request(
         new.due_at,
         dict(new.reminders) if new.reminders else None,
     )
-    try:
-        with transaction(db) as session:
-            connection = session.connection()  # Core: the hot path of a workflow system
-            connection.execute(
-                _INSERT_REQUEST,
-                {
-                    "id": request_id,
-                    "external_id": new.external_id,
-                    "title": new.title,
-                    "details": dict(new.details),
-                    "theme": new.template,
-                    "language": new.language,
-                    "status": RequestStatus.PENDING.value,
-                    "stages": [plan.stored() for plan in new.stages],
-                    "current_stage": 0,
-                    "created_at": now,
-                    "due_at": new.due_at,
-                    "expires_at": expires_at,
-                    "reminders": facts.reminders,
-                    "escalate_to": [list(person) for person in new.escalate_to] or None,
-                    "escalate_at": now + new.escalate_after if new.escalate_after else None,
-                },
-            )
-            record_event(connection, request_id, EventKind.REQUESTED, now, detail=new.title)
-            for address, name in new.stages[0].people:
-                ask(
-                    connection,
-                    settings,
-                    facts,
-                    Seat(address, name, 0, address),
-                    now,
-                    attachments=new.attachments,
-                )
-    except StoreConflict:
-        # Another caller created the same external_id between our check and our insert.
-        existing = find_request(db, new.external_id) if new.external_id else None
-        if existing is None:
-            raise
-        return existing
-    return get_request(db, request_id, settings.policy.mode)
+    stages = [plan.stored() for plan in new.stages]
+    connection.execute(
+        _INSERT_REQUEST,
+        {
+            "id": request_id,
+            "external_id": new.external_id,
+            "title": new.title,
+            "details": dict(new.details),
+            "theme": new.template,
+            "language": new.language,
+            "status": RequestStatus.PENDING.value,
+            "stages": stages,
+            "current_stage": 0,
+            "created_at": now,
+            "due_at": new.due_at,
+            "expires_at": expires_at,
+            "reminders": facts.reminders,
+            "escalate_to": [list(person) for person in new.escalate_to] or None,
+            "escalate_at": now + new.escalate_after if new.escalate_after else None,
+        },
+    )
+    record_event(connection, request_id, EventKind.REQUESTED, now, detail=new.title)
+    for address, name in new.stages[0].people:
+        ask(
+            connection,
+            settings,
+            facts,
+            Seat(address, name, 0, address),
+            now,
+            attachments=new.attachments,
+            follow_absence=anyone_away,
+        )
+    # Who was asked: the seats, unless an absence rule sent one to its delegate.
+    asked = (
+        connection.execute(_ASKED, {"b_request": request_id}).scalars()
+        if anyone_away
+        else new.stages[0].seats
+    )
+    plans = stored_plans(stages, [], "all")
+    # What get_request would read back, without reading it: the store keeps details as
+    # JSON and times as UTC.
+    return ApprovalRequest(
+        id=request_id,
+        external_id=new.external_id,
+        title=new.title,
+        details=json.loads(json.dumps(dict(new.details))),
+        status=RequestStatus.PENDING,
+        approvers=tuple(dict.fromkeys(asked)),
+        decisions=(),
+        created_at=now.astimezone(UTC),
+        expires_at=expires_at.astimezone(UTC),
+        closed_at=None,
+        policy=plans[0].policy,
+        stages=stages_view(plans, 0, {}),
+        current_stage=0,
+        due_at=new.due_at.astimezone(UTC),
+    )
 
 
 def get_request(db: Engine, request_id: str, legacy_policy: str = "all") -> ApprovalRequest:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from approvals.callbacks import LEASE_SECONDS, RETRY_SECONDS
 from approvals.engine import ApprovalEngine
 from approvals.models import ApprovalRequest, RequestStatus
 from approvals.settings import EngineSettings
@@ -51,6 +52,29 @@ def test_webhook_gets_the_outcome_once_and_is_retried_after_a_failure(
     (post,) = workflow.posts
     assert (post["id"], post["external_id"], post["status"]) == (request.id, "run-1", "rejected")
     assert post["decisions"][0]["comment"] == "the tests are red"
+    engine.close()
+
+
+def test_a_failed_webhook_waits_for_the_retry_not_just_the_lease(
+    trip: MemoryScenario, workflow: WorkflowSystem
+) -> None:
+    engine = ApprovalEngine(
+        reconfigured(trip.engine.settings, callback={"url": workflow.url}), clock=trip.clock
+    )
+    alice = "alice@example.test"
+    engine.request_approval("Deploy", [alice])
+    engine.dispatch_pending()
+    trip.reply(alice, "Approved")
+    workflow.fail_next = 1
+    engine.process_replies()  # the webhook answered 503
+
+    trip.clock.offset = timedelta(seconds=LEASE_SECONDS + 1)
+    engine.process_replies()
+    assert workflow.posts == []  # a crash would be over; a failure is retried later
+    trip.clock.offset = timedelta(seconds=RETRY_SECONDS + 1)
+    engine.process_replies()
+
+    assert [post["status"] for post in workflow.posts] == ["approved"]
     engine.close()
 
 

@@ -16,7 +16,7 @@ from approvals.inbox.preload import MAX_REFERENCES
 from approvals.inbox.view import BatchView, KnownNotification
 from approvals.replies import ParsedReply, dmarc_passed
 from approvals.settings import EngineSettings
-from approvals.tokens import decode_token, verify_token
+from approvals.tokens import TokenClaims, decode_token, verify_token
 
 
 class Refusal(Exception):
@@ -36,7 +36,7 @@ class Refusal(Exception):
 
 
 def identify(
-    token: str | None,
+    token: str | TokenClaims | None,
     references: Sequence[str],
     view: BatchView,
     settings: EngineSettings,
@@ -47,10 +47,11 @@ def identify(
     Both prove the message answers one of ours: the token is signed, and a
     Message-ID is 96 random bits that only the notification's recipient saw.
     An expired token still identifies its notification; the expiry is returned.
+    ``token``: as written, or unpacked already (``ParsedReply.token_claims``).
     """
     if token is not None:
         try:
-            claims = decode_token(token)
+            claims = decode_token(token) if isinstance(token, str) else token
         except InvalidToken as exc:
             raise Refusal(f"bad token: {exc}") from None
         notification = view.notifications.get(claims.notification_id)
@@ -91,7 +92,9 @@ def notification_for(
             f"{_notification_number(first.token)} and {second.place} the token of "
             f"notification {_notification_number(second.token)}; refused, not guessed"
         )
-    named, expired = identify(reply.token, reply.references, view, settings, now)
+    # The claims unpacked once per message; a malformed token is refused with its reason.
+    token = reply.token_claims or reply.token
+    named, expired = identify(token, reply.references, view, settings, now)
     _check_references(reply, view, named)
     notification = view.asking(named)  # a reminder, answer or notice: the seat's approval
     if notification is None:

@@ -102,9 +102,12 @@ def split_html(html: str) -> tuple[str, str]:
     return html[:end], html[end:]
 
 
-def parse_html(html: str) -> BeautifulSoup:
-    """Parse leniently; any input gives a tree (of the part :func:`split_html` keeps)."""
-    readable, _ = split_html(html)
+def parse_html(html: str, *, split: bool = True) -> BeautifulSoup:
+    """Parse leniently; any input gives a tree (of the part :func:`split_html` keeps).
+
+    ``split=False``: ``html`` is what :func:`split_html` kept already (or less).
+    """
+    readable = split_html(html)[0] if split else html
     return BeautifulSoup(readable, "html.parser", on_duplicate_attribute="ignore")
 
 
@@ -167,9 +170,10 @@ def remove_hidden(root: Tag, stylesheet: Stylesheet | None = None) -> list[str]:
     ``<style>`` blocks still under ``root`` are read.
     """
     sheet = read_stylesheet(root) if stylesheet is None else stylesheet
-    if not _anything_hidden(root, Styler(sheet)):
+    first_walk = Styler(sheet)
+    if not _anything_hidden(root, first_walk):
         return []  # the common case, found by a cheaper walk over tags only
-    styler = Styler(sheet)
+    styler = first_walk.another_walk()  # the boxes of the tags walked so far are known
     start = _start_box(root, styler)
     found: list[str] = []
     run: list[str] = []  # hidden text since the last visible word

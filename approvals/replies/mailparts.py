@@ -16,10 +16,10 @@ import email.base64mime
 import email.quoprimime
 import email.utils
 import re
-import weakref
 from collections.abc import Iterator
 from email.errors import HeaderParseError, MessageError
 from email.message import Message
+from email.policy import Policy, compat32
 
 # What the email package raises on hostile input; we degrade instead (see module doc).
 DECODE_ERRORS = (
@@ -40,29 +40,54 @@ _ENCODED_WORD = re.compile(r"=\?([^?]*?)\?([qQbB])\?(.*?)\?=", re.MULTILINE)
 _WHITESPACE = re.compile(r"\s+")
 
 
-# Parsed messages are only read here, so each one's header index is built once.
-_HEADER_INDEX: weakref.WeakKeyDictionary[Message, dict[str, list[str]]] = (
-    weakref.WeakKeyDictionary()
-)
+class IndexedMessage(Message):
+    """A message (or part) that keeps what is read of it: its headers by name, their
+    decoded values, its content type and, for text a client shows, its text.
+
+    Each step of reading a reply asks for the same few headers, types and texts again
+    (a reply's From twice, every part's type in four walks, an HTML alternative's text
+    for its verdict and for tokens); each is worked out once. What is kept goes with
+    the message. :func:`approvals.replies.parsing.read_message` parses into this
+    class; read it, do not change it.
+    """
+
+    def __init__(self, policy: Policy = compat32) -> None:
+        super().__init__(policy)
+        self.headers_by_name: dict[str, tuple[str, ...]] | None = None
+        self.decoded_headers: dict[str, tuple[str, ...]] = {}
+        self.mime_type: str | None = None
+        self.text: str | None = None
+
+
+def _headers_by_name(message: Message) -> dict[str, tuple[str, ...]]:
+    index: dict[str, list[str]] = {}
+    try:
+        for key, value in message.raw_items():
+            index.setdefault(str(key).lower(), []).append(str(value))
+    except DECODE_ERRORS:
+        index = {}
+    return {name: tuple(values) for name, values in index.items()}
 
 
 def raw_headers(message: Message, name: str) -> list[str]:
     """Undecoded values of every header called ``name`` (case-insensitive)."""
-    index = _HEADER_INDEX.get(message)
-    if index is None:
-        index = {}
-        try:
-            for key, value in message.raw_items():
-                index.setdefault(str(key).lower(), []).append(str(value))
-        except DECODE_ERRORS:
-            index = {}
-        _HEADER_INDEX[message] = index
-    return list(index.get(name.lower(), ()))
+    if not isinstance(message, IndexedMessage):
+        return list(_headers_by_name(message).get(name.lower(), ()))
+    if message.headers_by_name is None:
+        message.headers_by_name = _headers_by_name(message)
+    return list(message.headers_by_name.get(name.lower(), ()))
 
 
 def header_values(message: Message, name: str) -> list[str]:
     """Decoded, unfolded values of every header called ``name``."""
-    return [decode_words(value) for value in raw_headers(message, name)]
+    if not isinstance(message, IndexedMessage):
+        return [decode_words(value) for value in raw_headers(message, name)]
+    key = name.lower()
+    decoded = message.decoded_headers.get(key)
+    if decoded is None:
+        decoded = tuple(decode_words(value) for value in raw_headers(message, key))
+        message.decoded_headers[key] = decoded
+    return list(decoded)
 
 
 def header(message: Message, name: str) -> str:
@@ -153,8 +178,22 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     return data.decode("latin-1")
 
 
+# "Anna Approver <anna@example.org>" and "anna@example.org", as most From headers are: no
+# quotes, comments, groups, commas or second "@", so getaddresses can only read the address
+# written, and it took a tenth of parse_reply to say so. Anything else goes to getaddresses.
+_DOT_ATOMS = r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*"
+_PLAIN_ADDRESS = rf"{_DOT_ATOMS}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+_PLAIN_MAILBOX = re.compile(
+    rf"[ \t]*(?:[A-Za-z][A-Za-z0-9 .'-]{{0,80}}<(?P<named>{_PLAIN_ADDRESS})>"
+    rf"|(?P<bare>{_PLAIN_ADDRESS}))[ \t]*"
+)
+
+
 def addresses(values: list[str]) -> list[str]:
     """Lower-cased addr-specs found in address header values."""
+    plain = [_PLAIN_MAILBOX.fullmatch(value) for value in values]
+    if all(plain):
+        return [(m.group("named") or m.group("bare")).lower() for m in plain if m is not None]
     try:
         pairs = email.utils.getaddresses(values)
     except DECODE_ERRORS:
@@ -196,9 +235,14 @@ _PARAM = re.compile(r';\s*([\w.-]+)\*?\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))')
 
 def content_type(part: Message) -> str:
     """The lower-cased type/subtype; text/plain when missing or malformed (RFC 2045)."""
+    if isinstance(part, IndexedMessage) and part.mime_type is not None:
+        return part.mime_type
     values = raw_headers(part, "content-type")
     match = _MIME_TYPE.match(values[0]) if values else None
-    return match.group(1).lower() if match else "text/plain"
+    found = match.group(1).lower() if match else "text/plain"
+    if isinstance(part, IndexedMessage):
+        part.mime_type = found
+    return found
 
 
 def param(part: Message, name: str) -> str:
@@ -221,6 +265,19 @@ def is_attachment(part: Message) -> bool:
 
 def part_text(part: Message) -> str:
     """The decoded text of a non-multipart part ("" for anything else)."""
+    if not isinstance(part, IndexedMessage):
+        return _decoded_text(part)
+    if part.text is not None:
+        return part.text
+    text = _decoded_text(part)
+    # Text a client shows is read for its words and again for tokens; an attachment only
+    # for tokens, and keeping megabytes of it would only raise the peak.
+    if content_type(part).startswith("text/") and not is_attachment(part):
+        part.text = text
+    return text
+
+
+def _decoded_text(part: Message) -> str:
     try:
         if part.is_multipart():
             return ""

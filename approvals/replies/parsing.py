@@ -32,7 +32,9 @@ from datetime import date
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
+from functools import cached_property
 
+from approvals.errors import InvalidToken
 from approvals.replies import mailparts
 from approvals.replies.absence import read_away_until
 from approvals.replies.delegation import (
@@ -56,7 +58,7 @@ from approvals.replies.verdicts import (
     takes_back_verdict,
     verdict_phrases,
 )
-from approvals.tokens import find_tokens
+from approvals.tokens import TokenClaims, decode_token, find_tokens
 
 _TOKEN_HEADERS = ("to", "cc", "delivered-to", "x-original-to")
 _HIDDEN_DELEGATION = "hidden HTML text holds a delegation: ignored"
@@ -98,6 +100,17 @@ class ParsedReply:
     away_until: date | None = None
     # X-Approvals-Canary, as written: a probe of the engine's own, if it verifies.
     canary: str | None = None
+
+    @cached_property
+    def token_claims(self) -> TokenClaims | None:
+        """What ``token`` claims, unpacked once per message (the batch's preload and the
+        judge both need it); None without a token or when it is malformed."""
+        if self.token is None:
+            return None
+        try:
+            return decode_token(self.token)
+        except InvalidToken:
+            return None
 
     def __repr__(self) -> str:  # the token is a credential: keep it out of logs
         token = "<set>" if self.token else None
@@ -280,7 +293,7 @@ def read_message(raw: bytes) -> Message:
     (a line that is no header ends the header early). Multipart messages are parsed
     in full, up to their 2000th delimiter.
     """
-    parser = BytesParser(policy=compat32)
+    parser = BytesParser(mailparts.IndexedMessage, policy=compat32)
     found = [(raw.find(gap), gap) for gap in _HEADER_ENDS]
     found = [(index, gap) for index, gap in found if index >= 0]
     if not found:

@@ -222,7 +222,7 @@ _SIGNATURE_IDS = frozenset({"signature", "zm-_id_-sgn", "ms-outlook-mobile-signa
 def _html_lines(html: str) -> tuple[list[str], tuple[str, ...]]:
     """The rendered lines outside the quote, and the hidden texts among them."""
     readable, overflow = split_html(html)
-    soup = parse_html(_without_invisible(readable))
+    soup = parse_html(_without_invisible(readable), split=False)  # split once, above
     # Before the cut: a <style> in the quote, or past the size limit, styles the new text too.
     styled = _STYLE_TAG.search(html)  # most replies have none: skip the search of the tree
     stylesheet = read_stylesheet(soup, overflow=overflow) if styled else EMPTY_STYLESHEET

@@ -63,8 +63,10 @@ from __future__ import annotations
 import functools
 import math
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Final, Literal, NamedTuple, TypeAlias, TypeVar
 
@@ -1138,11 +1140,13 @@ def parse_declarations(text: str) -> tuple[Declaration, ...]:
     rest are kept; strings, brackets and comments are respected when splitting
     at ";" (a ";" inside ``url(...)`` or quotes does not end a declaration).
     """
-    # Mail repeats the same few style attributes; long ones are not kept in the cache.
-    return _cached_declarations(text) if len(text) <= 1000 else _parse_declarations(text)
+    # Mail repeats the same few style attributes; long ones are not kept in the cache. A
+    # parsed declaration takes about ten times its text: 2048 of at most 256 characters
+    # stay under 6 MB, where 4096 of 1000 reached 45 MB in a drain of fuzzed messages.
+    return _cached_declarations(text) if len(text) <= 256 else _parse_declarations(text)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=2048)
 def _cached_declarations(text: str) -> tuple[Declaration, ...]:
     return _parse_declarations(text)
 
@@ -1547,18 +1551,58 @@ def _nest(parents: tuple[str, ...], prelude: str) -> str:
 
 
 def parse_stylesheet(blocks: Iterable[StyleBlock]) -> Stylesheet:
-    """Read ``<style>`` blocks (each its own sheet, in document order) into an index."""
-    key = tuple(blocks)
-    if sum(len(block.css) for block in key) <= 200_000:
-        return _cached_stylesheet(key)
-    return _parse_stylesheet(key)
+    """Read ``<style>`` blocks (each its own sheet, in document order) into an index.
+
+    Each call gets a sheet of its own to memoize matches in (``matched``): pass
+    it to every walk over one document, and drop it with the document.
+    """
+    return _SHEETS.read(tuple(blocks))
 
 
-# A message's sheet is read once for removing hidden text and once for rendering, and a
-# mail client sends the same sheet with every message: both hit this cache.
-@functools.lru_cache(maxsize=32)
-def _cached_stylesheet(blocks: tuple[StyleBlock, ...]) -> Stylesheet:
-    return _parse_stylesheet(blocks)
+class _SheetCache:
+    """Parsed sheets kept across messages, bounded by the size of their CSS.
+
+    A mail client sends the same sheet with every message, so parsing it once
+    pays. The bound is on characters, not sheets: a parsed rule takes about 15
+    times its CSS, and a drain of fuzzed messages, each with a sheet of its own,
+    grew the worker by 100 MB while 32 of them (and their match memos) were kept.
+    """
+
+    def __init__(self, total_chars: int, sheet_chars: int) -> None:
+        self._total_chars = total_chars
+        self._sheet_chars = sheet_chars  # a bigger sheet is parsed for its message only
+        self._sheets: OrderedDict[tuple[StyleBlock, ...], tuple[Stylesheet, int]] = OrderedDict()
+        self._chars = 0
+        self._lock = threading.Lock()  # the scheduler, its watchers and the console are threads
+
+    def read(self, blocks: tuple[StyleBlock, ...]) -> Stylesheet:
+        chars = sum(len(block.css) for block in blocks)
+        if chars > self._sheet_chars:
+            return _parse_stylesheet(blocks)
+        with self._lock:
+            kept = self._sheets.get(blocks)
+            if kept is not None:
+                self._sheets.move_to_end(blocks)
+        if kept is None:
+            kept = (_parse_stylesheet(blocks), chars)
+            self._keep(blocks, kept)
+        sheet = kept[0]
+        # The memo fills with the signatures of one document's elements: kept sheets must
+        # not collect those of every message that used them.
+        return replace(sheet, matched={}) if sheet.selectors else sheet
+
+    def _keep(self, blocks: tuple[StyleBlock, ...], kept: tuple[Stylesheet, int]) -> None:
+        with self._lock:
+            if blocks in self._sheets:
+                return  # another thread parsed it meanwhile
+            self._sheets[blocks] = kept
+            self._chars += kept[1]
+            while self._chars > self._total_chars:
+                _, (_, chars) = self._sheets.popitem(last=False)
+                self._chars -= chars
+
+
+_SHEETS = _SheetCache(total_chars=256_000, sheet_chars=64_000)
 
 
 def _parse_stylesheet(blocks: tuple[StyleBlock, ...]) -> Stylesheet:
@@ -1704,6 +1748,15 @@ class Styler:
         # Siblings mostly share a parent and a style (Outlook's MsoNormal paragraphs,
         # Gmail's gmail_default divs): compute each combination once.
         self._boxes: dict[tuple[object, ...], Box] = {}
+
+    def another_walk(self) -> Styler:
+        """A Styler for one more walk over the same document: a full work budget, and
+        the boxes this one computed. A box depends only on its key (the parent box and
+        the declarations that apply), so the walk gets the boxes it would compute; it
+        still pays the budget for every selector check."""
+        styler = Styler(self.stylesheet)
+        styler._boxes = self._boxes
+        return styler
 
     def box(self, parent: Box, name: str, attrs: Mapping[str, object]) -> Box:
         """The box of element ``name`` with ``attrs`` inside ``parent``."""

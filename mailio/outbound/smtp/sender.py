@@ -1,12 +1,12 @@
-"""The SMTP sender: a pool of sessions, opened for one call, sharing its messages."""
+"""The SMTP sender: a pool of sessions, kept between calls, sharing each call's messages."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import socket
+import weakref
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from email.message import Message
 
 import aiosmtplib
@@ -17,6 +17,7 @@ from mailio.errors import MailIOError
 from mailio.outbound.base import SendResult
 from mailio.outbound.smtp.batch import Batch
 from mailio.outbound.smtp.outcomes import closes_connection, connection_failure
+from mailio.outbound.smtp.pool import PooledSession, SessionPool
 from mailio.outbound.smtp.session import open_session, quit_session
 from mailio.outbound.smtp.transaction import send_message
 from mailio.tls import server_label
@@ -29,7 +30,9 @@ class SmtpSender:
 
     ``token_provider`` returns an OAuth2 access token; it is required when the
     server's ``auth`` is ``"oauth2"`` and called once per connection (from a
-    worker thread, so it may block on a token endpoint).
+    worker thread, so it may block on a token endpoint). Sessions are kept open
+    between calls (:mod:`.pool`) until :meth:`close`, or until the sender is
+    collected.
     """
 
     def __init__(
@@ -40,23 +43,21 @@ class SmtpSender:
         self.name = server.name or server_label(server)
         self._token_provider = token_provider
         self._local_hostname = server.local_hostname
+        self._pool = SessionPool(max_idle=server.pool.max_connections)
+        # A sender dropped without close() still says QUIT and stops its thread.
+        self._closer = weakref.finalize(self, self._pool.close)
 
     def send_messages(self, messages: Sequence[Message]) -> list[SendResult]:
         """Send each message; returns one result per message, in order. Never raises
         for a message's or a connection's failure: those become the results' errors."""
         if not messages:
             return []
-        batch = list(messages)
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(self._send_all(batch))
-        # Called from inside an event loop (an async caller): keep ours off its thread.
-        with ThreadPoolExecutor(max_workers=1) as executor:
-            return executor.submit(asyncio.run, self._send_all(batch)).result()
+        # On the pool's own loop and thread, also when called from an event loop.
+        return self._pool.run(self._send_all(list(messages)))
 
     def close(self) -> None:
-        """Nothing to release: connections are closed at the end of each call."""
+        """QUIT the sessions kept open; a later call opens new ones."""
+        self._pool.close()
 
     async def _send_all(self, messages: list[Message]) -> list[SendResult]:
         if self._local_hostname is None:
@@ -70,14 +71,15 @@ class SmtpSender:
     async def _work(self, batch: Batch) -> None:
         """One pooled connection: take messages until the queue is empty."""
         limit = self.server.pool.max_messages_per_connection
-        smtp: aiosmtplib.SMTP | None = None
-        sent = 0
+        session: PooledSession | None = None
         try:
             while batch.pending:
                 index = batch.pending.popleft()
-                if smtp is None:
+                if session is None:
+                    session = self._pool.take()
+                if session is None:
                     try:
-                        smtp = await self._open()
+                        session = PooledSession(await self._open())
                     except MailIOError as exc:  # TransportError, or ConfigError from a token
                         # Leave the message to another connection; if none can
                         # connect either, this error becomes every leftover's result.
@@ -85,26 +87,32 @@ class SmtpSender:
                         batch.pending.appendleft(index)
                         batch.connection_failures.append(connection_failure(exc))
                         return
-                    sent = 0
+                smtp = session.smtp
                 result = await send_message(smtp, batch.messages[index], self.server, self.name)
-                if closes_connection(result) and index not in batch.resent:
+                reused, session.reused = session.reused, False
+                dropped_while_idle = reused and result.error is not None and not smtp.is_connected
+                if (closes_connection(result) or dropped_while_idle) and index not in batch.resent:
                     # 421: the server closes this connection (a per-connection limit
-                    # lower than ours); the message was not taken, a new one may.
+                    # lower than ours, an idle timeout); or it had dropped a session we
+                    # kept. The message was not taken: a new connection may take it.
                     batch.resent.add(index)
                     batch.pending.appendleft(index)
                     await quit_session(smtp)
-                    smtp = None
+                    session = None
                     continue
                 batch.done[index] = result
-                sent += 1
+                session.sent += 1
                 if not smtp.is_connected:
-                    smtp = None  # dropped: the next message gets a new connection
-                elif sent >= limit:
+                    session = None  # dropped: the next message gets a new connection
+                elif session.sent >= limit:
                     await quit_session(smtp)
-                    smtp = None
-        finally:
-            if smtp is not None:
-                await quit_session(smtp)
+                    session = None
+        except BaseException:
+            if session is not None:
+                session.smtp.close()  # cut short mid-message: not fit to be kept
+            raise
+        if session is not None:
+            await self._pool.give_back(session)
 
     async def _open(self) -> aiosmtplib.SMTP:
         return await open_session(
