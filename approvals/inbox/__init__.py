@@ -4,7 +4,8 @@
 - :mod:`.preload`: loads that view (requests locked) in a few queries;
 - :mod:`.judge`: the rules, pure: a parsed reply and the view in, a judgement out;
 - :mod:`.answers`: the short mails back to approvers (answers, receipts), pure;
-- :mod:`.recorder`: writes judgements, one savepoint per message, one commit per batch;
+- :mod:`.recorder`: writes judgements, one commit per batch: its writes held (:mod:`.held`)
+  and sent as one statement each; on a conflict, again with one savepoint per message;
 - :mod:`.polling`: one cycle against a mailbox: fetch, record, then move or delete.
 """
 

@@ -1,4 +1,5 @@
-"""Write what a judgement does, on the recorder's connection inside its savepoint.
+"""Write what a judgement does, on the recorder's connection: its savepoint's, or the
+batch's held writes (:mod:`.held`).
 
 A decision (with its evidence), the request closed or moved to its next stage,
 a seat handed on, an approver noted away, a bounce: each with its history event
@@ -37,9 +38,9 @@ _INSERT_DECISION = DecisionRow.__table__.insert()  # type: ignore[attr-defined]
 _NOTIFICATIONS = NotificationRow.__table__  # type: ignore[attr-defined]
 _INSERT_NOTIFICATION = _NOTIFICATIONS.insert()
 _REQUESTS = RequestRow.__table__  # type: ignore[attr-defined]
-_CLOSE_REQUEST = (
+_CLOSE_REQUESTS = (  # a list of ids: a batch's closes at one time and status merge (held.py)
     update(_REQUESTS)
-    .where(_REQUESTS.c.id == bindparam("b_id"))
+    .where(_REQUESTS.c.id.in_(bindparam("b_ids", expanding=True)))
     .values(status=bindparam("b_status"), closed_at=bindparam("b_closed"))
 )
 _NEXT_STAGE = (
@@ -163,7 +164,7 @@ def close_request(
     """Final status; the seats still waiting are told that nothing is needed from them."""
     request_id = decider.request_id
     connection.execute(
-        _CLOSE_REQUEST, {"b_id": request_id, "b_status": status.value, "b_closed": now}
+        _CLOSE_REQUESTS, {"b_ids": [request_id], "b_status": status.value, "b_closed": now}
     )
     record_event(connection, request_id, EventKind.CLOSED, now, actor="engine", detail=status)
     waiting = [n for n in view.undecided(request_id, decider.stage) if n.seat != decider.seat]

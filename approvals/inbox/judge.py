@@ -307,7 +307,7 @@ def _bounce(
         notification, _ = identify(None, reply.bounced_message_ids, view, settings, now)
     except Refusal:
         try:
-            notification, _ = identify(reply.token, (), view, settings, now)
+            notification, _ = identify(reply.token_claims or reply.token, (), view, settings, now)
         except Refusal:
             return ignored("bounce: original notification not identified")
     if notification.status != NotificationStatus.SENT:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from contextlib import suppress
+from collections.abc import Collection, Sequence
+from dataclasses import fields
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_
-from sqlmodel import Session, col, select
+from sqlalchemy import ColumnElement, Row, any_, bindparam, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlmodel import Session
 
 from approvals.disposition import Disposition
-from approvals.errors import InvalidToken
 from approvals.inbox.view import BatchView, KnownNotification, KnownRequest, SeenMessage
 from approvals.models import (
     AbsenceRow,
@@ -23,9 +24,24 @@ from approvals.models import (
     Via,
 )
 from approvals.replies import ParsedReply
-from approvals.tokens import decode_token
 from approvals.workflow.asking import RequestFacts
 from approvals.workflow.stages import stored_plans
+
+_REQUESTS = RequestRow.__table__  # type: ignore[attr-defined]
+_NOTIFICATIONS = NotificationRow.__table__  # type: ignore[attr-defined]
+_DECISIONS = DecisionRow.__table__  # type: ignore[attr-defined]
+_RECORDS = InboxRecordRow.__table__  # type: ignore[attr-defined]
+_ABSENCES = AbsenceRow.__table__  # type: ignore[attr-defined]
+# The view's values are read straight from the columns of the same names.
+_FACT_NAMES = tuple(f.name for f in fields(RequestFacts))
+_REQUEST_COLUMNS = [
+    _REQUESTS.c[name] for name in (*_FACT_NAMES, "status", "stages", "current_stage")
+]
+_NOTIFICATION_COLUMNS = [_NOTIFICATIONS.c[f.name] for f in fields(KnownNotification)]
+_SEEN_COLUMNS = [
+    _RECORDS.c[name]
+    for name in ("message_key", "seen_at", "status", "reason", "disposition", "request_id")
+]
 
 _KEY_LIMIT = 200  # a unique index entry must stay far below PostgreSQL's ~2.7 KB
 MAX_REFERENCES = 50  # per reply: deep threads carry a few dozen; more is not a reply
@@ -56,14 +72,23 @@ def load_view(
     """
     view = BatchView()
     _load_requests(session, replies, view, now, legacy_policy)
-    for record in session.exec(
-        select(InboxRecordRow).where(col(InboxRecordRow.message_key).in_(set(keys)))
-    ).all():
-        view.seen[record.message_key] = seen_message(record, refused)
+    view.seen.update(seen_records(session, keys, refused))
     return view
 
 
-def seen_message(record: InboxRecordRow, refused: Disposition) -> SeenMessage:
+def seen_records(
+    session: Session, keys: Collection[str], refused: Disposition
+) -> dict[str, SeenMessage]:
+    """What was done with the messages of these keys already recorded, by key."""
+    return {
+        record.message_key: _seen_message(record, refused)
+        for record in session.execute(
+            select(*_SEEN_COLUMNS).where(_among(session, _RECORDS.c.message_key, set(keys)))
+        ).all()
+    }
+
+
+def _seen_message(record: Row[Any], refused: Disposition) -> SeenMessage:
     """``refused``: where the mail goes when the record's disposition cannot be read (an
     older config's blank folder): kept, never deleted."""
     try:
@@ -83,11 +108,7 @@ def _load_requests(
     # Only the first token and the first references of each reply: a reply naming more
     # is refused as ambiguous all the same, and a stranger's mail stuffed with made-up
     # tokens must neither lock other requests nor outgrow a statement's parameters.
-    ids: set[int] = set()
-    for reply in replies:
-        if reply.token is not None:
-            with suppress(InvalidToken):
-                ids.add(decode_token(reply.token).notification_id)
+    ids = {reply.token_claims.notification_id for reply in replies if reply.token_claims}
     references = {
         ref
         for reply in replies
@@ -98,68 +119,67 @@ def _load_requests(
     }
     if not ids and not references:
         return
-    named = session.exec(
-        select(NotificationRow.request_id).where(
+    named = session.execute(
+        select(_NOTIFICATIONS.c.request_id).where(
             or_(
-                col(NotificationRow.id).in_(ids),
-                col(NotificationRow.message_id).in_(references),
+                _among(session, _NOTIFICATIONS.c.id, ids),
+                _among(session, _NOTIFICATIONS.c.message_id, references),
             )
         )
-    ).all()
+    ).scalars()
     request_ids = sorted(set(named))
-    # In id order, so two instances locking overlapping batches cannot deadlock.
-    rows = session.exec(
-        select(RequestRow)
-        .where(col(RequestRow.id).in_(request_ids))
-        .order_by(col(RequestRow.id))
+    # Core rows, not ORM objects: a batch loads hundreds of each, and building SQLModel
+    # instances cost more than the queries. In id order, so two instances locking
+    # overlapping batches cannot deadlock.
+    rows = session.execute(
+        select(*_REQUEST_COLUMNS)
+        .where(_among(session, _REQUESTS.c.id, request_ids))
+        .order_by(_REQUESTS.c.id)
         .with_for_update()
     ).all()
-    for request_id, stage, seat, verdict in session.exec(
+    for request_id, stage, seat, verdict in session.execute(
         select(
-            DecisionRow.request_id, DecisionRow.stage, DecisionRow.seat, DecisionRow.verdict
-        ).where(col(DecisionRow.request_id).in_(request_ids))
+            _DECISIONS.c.request_id, _DECISIONS.c.stage, _DECISIONS.c.seat, _DECISIONS.c.verdict
+        ).where(_among(session, _DECISIONS.c.request_id, request_ids))
     ).all():
         view.stage_verdicts(request_id, stage)[seat] = verdict
     approvers: set[str] = set()
     legacy_seats: dict[str, list[str]] = {}
-    for sent in session.exec(
-        select(NotificationRow)
-        .where(col(NotificationRow.request_id).in_(request_ids))
-        .order_by(col(NotificationRow.id))
+    for sent in session.execute(
+        select(*_NOTIFICATION_COLUMNS)
+        .where(_among(session, _NOTIFICATIONS.c.request_id, request_ids))
+        .order_by(_NOTIFICATIONS.c.id)
     ).all():
-        notification = KnownNotification(
-            id=sent.id,  # type: ignore[arg-type]
-            request_id=sent.request_id,
-            kind=sent.kind,
-            approver=sent.approver,
-            message_id=sent.message_id,
-            status=sent.status,
-            created_at=sent.created_at,
-            mime=sent.mime,
-            approver_name=sent.approver_name,
-            stage=sent.stage,
-            seat=sent.seat,
-            via=sent.via,
-            on_behalf_of=sent.on_behalf_of,
-            delegated_to=sent.delegated_to,
-        )
+        notification = KnownNotification(**sent._mapping)
         view.add_notification(notification)
         if notification.asks:
             approvers.add(notification.approver)
             if notification.via == Via.ASKED:
-                legacy_seats.setdefault(sent.request_id, []).append(notification.seat)
+                legacy_seats.setdefault(notification.request_id, []).append(notification.seat)
     for row in rows:
         plans = stored_plans(row.stages, legacy_seats.get(row.id, []), legacy_policy)
+        facts = RequestFacts(**{name: row._mapping[name] for name in _FACT_NAMES})
         view.requests[row.id] = KnownRequest(
-            RequestFacts.of(row), RequestStatus(row.status), row.current_stage, tuple(plans)
+            facts, RequestStatus(row.status), row.current_stage, tuple(plans)
         )
-    for approver, delegate in session.exec(
-        select(AbsenceRow.approver, AbsenceRow.delegate)
+    for approver, delegate in session.execute(
+        select(_ABSENCES.c.approver, _ABSENCES.c.delegate)
         .where(
-            col(AbsenceRow.approver).in_(approvers),
-            col(AbsenceRow.starts_at) <= now,
-            col(AbsenceRow.ends_at) > now,
+            _among(session, _ABSENCES.c.approver, approvers),
+            _ABSENCES.c.starts_at <= now,
+            _ABSENCES.c.ends_at > now,
         )
-        .order_by(col(AbsenceRow.created_at))
+        .order_by(_ABSENCES.c.created_at)
     ).all():
         view.absences[approver] = delegate  # the newest rule wins
+
+
+def _among(
+    session: Session, column: ColumnElement[Any], values: Collection[Any]
+) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(:array)``, one parameter: an IN of
+    500 parameters is a new statement text for every batch size, which psycopg splits
+    and PostgreSQL plans afresh (half the preload's time, before)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)

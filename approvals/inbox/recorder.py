@@ -1,33 +1,39 @@
-"""Write judgements to the store: exactly once per message, one savepoint each.
+"""Write judgements to the store: exactly once per message, one commit per batch.
 
 Everything about a message — the decision, the request's new status, the
 record of the message itself, keyed by its Message-ID — is written in one
 transaction; the mail is deleted or moved only after that commit. A batch
-shares one transaction (one commit, not one per message), each message in a
-savepoint of its own so that one message's conflict undoes only that message.
+shares one transaction. Its writes are held back and sent together, one
+executemany per statement (:mod:`.held`), inside one savepoint for the batch.
+When anything fails there — another instance recorded one of the messages
+first (a unique key), a message breaks the engine — that savepoint is rolled
+back, the view read again, and the batch written as before batching: one
+savepoint per message, so that one message's conflict undoes only that message.
 If the process dies between commit and delete, the next cycle finds the
 records, applies nothing, and only finishes the mailbox step. Two engine
-instances racing on the same message collide on the record's unique key; the
-loser records nothing and only finishes the mailbox step.
+instances racing on the same message collide on the record's unique key (or
+the second one's preload, locked behind the first, reads the first's record);
+the loser records nothing and only finishes the mailbox step.
 """
 
 from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from approvals.disposition import KEEP, Disposition
 from approvals.inbox.effects import advance_view, storable, write_effects
+from approvals.inbox.held import HeldWrites
 from approvals.inbox.judge import Judgement, judge, replayed
-from approvals.inbox.preload import load_view, message_key, seen_message
+from approvals.inbox.preload import load_view, message_key, seen_records
 from approvals.inbox.view import BatchView, SeenMessage
 from approvals.models import (
     InboxRecordRow,
@@ -41,6 +47,14 @@ log = logging.getLogger(__name__)
 
 # Core statements, compiled once: the hot path writes a record (and a decision) per reply.
 _INSERT_RECORD = InboxRecordRow.__table__.insert()  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class _Message:
+    reply: ParsedReply
+    raw: bytes
+    key: str
+    unread_size: int | None  # its body was not fetched (over the size limit)
 
 
 def handle_batch(
@@ -59,38 +73,78 @@ def handle_batch(
     unread = unread or {}
     replies = [parse_reply(raw) for raw in raws]  # pure: outside the transaction
     keys = [message_key(reply, raw) for reply, raw in zip(replies, raws, strict=True)]
-    judgements = []
+    messages = [
+        _Message(reply, raw, key, unread.get(index))
+        for index, (reply, raw, key) in enumerate(zip(replies, raws, keys, strict=True))
+    ]
+    policy, refused = settings.policy.mode, settings.inbound.refused
     with transaction(db) as session:
-        view = load_view(
-            session, replies, keys, now, settings.policy.mode, settings.inbound.refused
-        )
-        for index, (reply, key) in enumerate(zip(replies, keys, strict=True)):
-            judgement = _judge_and_record(
-                session, view, settings, reply, raws[index], key, now, unread.get(index)
-            )
-            if judgement.disposition != KEEP and key not in view.seen:
-                # the same message twice in one batch: the second is a replay
-                view.seen[key] = SeenMessage(
-                    now,
-                    judgement.status.value,
-                    judgement.reason,
-                    judgement.disposition,
-                    judgement.request_id,
+        view = load_view(session, replies, keys, now, policy, refused)
+        try:
+            with session.begin_nested():
+                held = HeldWrites(session.connection())
+                judgements = _record_all(
+                    view, messages, now, lambda v, m: _record_held(held, settings, v, m, now)
                 )
-            judgements.append(judgement)
+                held.flush()
+            return judgements
+        except Exception as exc:  # redone below, one savepoint per message, which copes
+            log.info(
+                "batch of %d replies written one at a time (%s while writing it whole)",
+                len(messages),
+                type(exc).__name__,
+            )
+        # Read again: the first view saw the batch's own writes, now rolled back, and not
+        # what another instance committed meanwhile.
+        view = load_view(session, replies, keys, now, policy, refused)
+        return _record_all(
+            view, messages, now, lambda v, m: _judge_and_record(session, v, settings, m, now)
+        )
+
+
+def _record_all(
+    view: BatchView,
+    messages: Sequence[_Message],
+    now: datetime,
+    record: Callable[[BatchView, _Message], Judgement],
+) -> list[Judgement]:
+    judgements = []
+    for message in messages:
+        judgement = record(view, message)
+        if judgement.disposition != KEEP and message.key not in view.seen:
+            # the same message twice in one batch: the second is a replay
+            view.seen[message.key] = SeenMessage(
+                now,
+                judgement.status.value,
+                judgement.reason,
+                judgement.disposition,
+                judgement.request_id,
+            )
+        judgements.append(judgement)
     return judgements
 
 
-def _judge_and_record(
-    session: Session,
-    view: BatchView,
-    settings: EngineSettings,
-    reply: ParsedReply,
-    raw: bytes,
-    key: str,
-    now: datetime,
-    unread_size: int | None,
+def _record_held(
+    held: HeldWrites, settings: EngineSettings, view: BatchView, message: _Message, now: datetime
 ) -> Judgement:
+    """The fast way: no savepoint, writes held for the batch. Any error ends it (and the
+    batch's savepoint); the batch is then written again one message at a time."""
+    reply, raw = message.reply, message.raw
+    judgement = judge(reply, message.key, view, settings, now, unread_size=message.unread_size)
+    if judgement.replay:
+        return judgement
+    # The effects and the workflow's writers only call execute(), which HeldWrites offers.
+    write_effects(cast(Connection, held), settings, view, judgement, reply, raw, now)
+    held.execute(_INSERT_RECORD, _record(judgement, reply, raw, now))
+    advance_view(view, judgement, now)
+    return judgement
+
+
+def _judge_and_record(
+    session: Session, view: BatchView, settings: EngineSettings, message: _Message, now: datetime
+) -> Judgement:
+    """One savepoint per message: a conflict or a broken message undoes only its own."""
+    reply, raw, key, unread_size = message.reply, message.raw, message.key, message.unread_size
     try:
         judgement = judge(reply, key, view, settings, now, unread_size=unread_size)
         if judgement.replay:
@@ -126,9 +180,9 @@ def _judge_and_record(
 
 
 def _after_conflict(session: Session, key: str, refused: Disposition) -> Judgement:
-    winner = session.exec(select(InboxRecordRow).where(InboxRecordRow.message_key == key)).first()
+    winner = seen_records(session, [key], refused).get(key)
     if winner is not None:
-        return replayed(key, seen_message(winner, refused))
+        return replayed(key, winner)
     return Judgement(
         key,
         ReplyStatus.IGNORED,

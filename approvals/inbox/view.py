@@ -72,21 +72,30 @@ class BatchView:
     last_answered: dict[tuple[str, str], datetime] = field(default_factory=dict)
     absences: dict[str, str] = field(default_factory=dict)  # approver -> delegate, in force
     seen: dict[str, SeenMessage] = field(default_factory=dict)  # message key -> what was done
+    # (request, stage) -> id -> its approval notifications, in id order: a batch of
+    # replies to one big request must not scan every notification per reply.
+    _asking: dict[tuple[str, int], dict[int, KnownNotification]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def add_notification(self, notification: KnownNotification) -> None:
-        self.notifications[notification.id] = notification
-        self.by_message_id[notification.message_id] = notification
+        self._put(notification)
         if notification.kind == NotificationKind.ANSWER:
             self.answered(notification.request_id, notification.approver, notification.created_at)
+
+    def _put(self, notification: KnownNotification) -> None:
+        self.notifications[notification.id] = notification
+        self.by_message_id[notification.message_id] = notification
+        if notification.asks:
+            stage = (notification.request_id, notification.stage)
+            self._asking.setdefault(stage, {})[notification.id] = notification
 
     def answered(self, request_id: str, approver: str, at: datetime) -> None:
         key = (request_id, approver)
         self.last_answered[key] = max(at, self.last_answered.get(key, at))
 
     def set_notification(self, notification: KnownNotification, **changes: object) -> None:
-        changed = replace(notification, **changes)  # type: ignore[arg-type]
-        self.notifications[changed.id] = changed
-        self.by_message_id[changed.message_id] = changed
+        self._put(replace(notification, **changes))  # type: ignore[arg-type]
 
     def stage_verdicts(self, request_id: str, stage: int) -> dict[str, str]:
         return self.verdicts.setdefault(request_id, {}).setdefault(stage, {})
@@ -98,10 +107,8 @@ class BatchView:
         return next(
             (
                 n
-                for n in self.notifications.values()
-                if n.asks
-                and (n.request_id, n.stage, n.seat, n.approver)
-                == (mail.request_id, mail.stage, mail.seat, mail.approver)
+                for n in self._asking.get((mail.request_id, mail.stage), {}).values()
+                if (n.seat, n.approver) == (mail.seat, mail.approver)
             ),
             None,
         )
@@ -112,10 +119,6 @@ class BatchView:
         decided = self.verdicts.get(request_id, {}).get(stage, {})
         return [
             n
-            for n in self.notifications.values()
-            if n.asks
-            and n.request_id == request_id
-            and n.stage == stage
-            and n.delegated_to is None
-            and n.seat not in decided
+            for n in self._asking.get((request_id, stage), {}).values()
+            if n.delegated_to is None and n.seat not in decided
         ]
